@@ -1,0 +1,1 @@
+"""Dataset recipes, generation and storage (see issue: Datasets)."""
