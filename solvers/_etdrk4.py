@@ -15,7 +15,7 @@ import jax.numpy as jnp
 from diffrax import LocalLinearInterpolation, MultiTerm, ODETerm
 from jaxtyping import Array, Complex
 
-from ._terms import DiagonalLinearField, pack, unpack
+from ._terms import DiagonalLinearField, NonlinearField, pack, unpack
 
 
 class ETDRK4Coefficients(eqx.Module):
@@ -114,8 +114,15 @@ class ETDRK4(diffrax.AbstractSolver):
         direction, nonlinear = _unwrap(terms.terms[0])
         th = t0 + 0.5 * (t1 - t0)
 
-        def n(t, v):
-            return direction * unpack(nonlinear(direction * t, pack(v), args))
+        if isinstance(nonlinear, NonlinearField):
+
+            def n(t, v):
+                return direction * nonlinear.on_spectrum(direction * t, v)
+
+        else:
+
+            def n(t, v):
+                return direction * unpack(nonlinear(direction * t, pack(v), args))
 
         v = unpack(y0)
         nv = n(t0, v)

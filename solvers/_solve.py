@@ -101,6 +101,81 @@ def _save_fractions(num_saves: int, discard_first: int) -> np.ndarray:
     return np.linspace(0.0, 1.0, num_saves)[discard_first:]
 
 
+def _fixed_step(terms, y0, num_saves, discard_first, stepping: FixedStepETDRK4):
+    """ETDRK4 from save to save, one `diffeqsolve` per save interval inside a scan.
+
+    Each interval ends exactly on its save time, so nothing is interpolated, and only
+    the kept frames are stored. (A single solve with `SaveAt(ts=...)` was ~20 % slower
+    for the LPSDA KS setting: Diffrax's save-time bookkeeping runs every step.) The
+    ETDRK4 coefficients are computed once and handed to every interval.
+    """
+    sps = stepping.steps_per_save
+    intervals = num_saves - 1
+    solver = ETDRK4(1.0 / (intervals * sps), stepping.num_contour_points)
+    coefficients = solver.init(terms, 0.0, 1.0, y0, None)
+
+    def advance(y, first, count):
+        # Explicit step times ending exactly on t1: a constant step accumulates
+        # round-off and can leave a sliver of a step before t1.
+        fraction = jnp.arange(count * sps + 1) / (count * sps)
+        t0 = first / intervals
+        t1 = (first + count) / intervals
+        step_ts = (t0 + (t1 - t0) * fraction).at[-1].set(t1)
+        sol = diffrax.diffeqsolve(
+            terms,
+            solver,
+            t0=t0,
+            t1=t1,
+            dt0=None,
+            y0=y,
+            saveat=diffrax.SaveAt(t1=True),
+            stepsize_controller=diffrax.StepTo(ts=step_ts),
+            max_steps=count * sps,
+            throw=False,
+            solver_state=coefficients,
+        )
+        return sol.ys[0], sol.result, sol.stats["num_steps"]
+
+    ok = diffrax.RESULTS.successful
+    if discard_first > 0:
+        y, result, num_steps = advance(y0, 0, discard_first)
+    else:
+        y, result, num_steps = y0, ok, jnp.asarray(0)
+
+    def body(carry, index):
+        y, result, num_steps = carry
+        y, new_result, n = advance(y, index, 1)
+        result = diffrax.RESULTS.where(result == ok, new_result, result)
+        return (y, result, num_steps + n), y
+
+    (_, result, num_steps), ys = jax.lax.scan(
+        body, (y, result, num_steps), jnp.arange(discard_first, intervals)
+    )
+    return jnp.concatenate([y[None], ys]), result, num_steps
+
+
+def _adaptive(terms, y0, fractions, stepping: Adaptive):
+    save_ts = jnp.asarray(fractions)
+    controller = diffrax.ClipStepSizeController(
+        diffrax.PIDController(rtol=stepping.rtol, atol=stepping.atol),
+        # Step exactly onto the save times: no interpolation error there.
+        step_ts=save_ts,
+    )
+    sol = diffrax.diffeqsolve(
+        terms,
+        stepping.build_solver(),
+        t0=0.0,
+        t1=1.0,
+        dt0=None,
+        y0=y0,
+        saveat=diffrax.SaveAt(ts=save_ts),
+        stepsize_controller=controller,
+        max_steps=stepping.max_steps,
+        throw=False,
+    )
+    return sol.ys, sol.result, sol.stats["num_steps"]
+
+
 def solve(
     pde: AbstractSemilinearPDE,
     grid: Grid1d,
@@ -133,54 +208,24 @@ def solve(
     y0 = pack(grid.to_spectral(u0))
 
     if isinstance(stepping, FixedStepETDRK4):
-        num_steps = (num_saves - 1) * stepping.steps_per_save
-        step_ts = np.linspace(0.0, 1.0, num_steps + 1)
-        save_ts = step_ts[
-            discard_first * stepping.steps_per_save :: stepping.steps_per_save
-        ]
-        sol = diffrax.diffeqsolve(
-            terms,
-            ETDRK4(1.0 / num_steps, stepping.num_contour_points),
-            t0=0.0,
-            t1=1.0,
-            dt0=None,
-            y0=y0,
-            saveat=diffrax.SaveAt(ts=jnp.asarray(save_ts)),
-            stepsize_controller=diffrax.StepTo(ts=jnp.asarray(step_ts)),
-            max_steps=num_steps,
-            throw=False,
+        ys, result, num_steps = _fixed_step(
+            terms, y0, num_saves, discard_first, stepping
         )
     elif isinstance(stepping, Adaptive):
-        save_ts = jnp.asarray(fractions)
-        controller = diffrax.ClipStepSizeController(
-            diffrax.PIDController(rtol=stepping.rtol, atol=stepping.atol),
-            # Step exactly onto the save times: no interpolation error there.
-            step_ts=save_ts,
-        )
-        sol = diffrax.diffeqsolve(
-            terms,
-            stepping.build_solver(),
-            t0=0.0,
-            t1=1.0,
-            dt0=None,
-            y0=y0,
-            saveat=diffrax.SaveAt(ts=save_ts),
-            stepsize_controller=controller,
-            max_steps=stepping.max_steps,
-            throw=False,
-        )
+        ys, result, num_steps = _adaptive(terms, y0, fractions, stepping)
     else:
         raise TypeError(
-            f"stepping must be FixedStepETDRK4 or Adaptive, got {type(stepping).__name__}."
+            "stepping must be FixedStepETDRK4 or Adaptive, got "
+            f"{type(stepping).__name__}."
         )
 
-    u = jax.vmap(lambda y: grid.to_physical(unpack(y)))(sol.ys)
+    u = jax.vmap(lambda y: grid.to_physical(unpack(y)))(ys)
     finite = jnp.all(jnp.isfinite(u))
     status = jnp.where(
-        sol.result == diffrax.RESULTS.successful,
+        result == diffrax.RESULTS.successful,
         jnp.where(finite, SolveStatus.SUCCESS, SolveStatus.NON_FINITE),
         jnp.where(
-            sol.result == diffrax.RESULTS.max_steps_reached,
+            result == diffrax.RESULTS.max_steps_reached,
             SolveStatus.MAX_STEPS_REACHED,
             SolveStatus.SOLVER_FAILED,
         ),
@@ -190,7 +235,7 @@ def solve(
         ts=t1 * jnp.asarray(fractions),
         u=u,
         status=status,
-        num_steps=sol.stats["num_steps"],
+        num_steps=num_steps,
     )
 
 

@@ -163,3 +163,22 @@ def test_rejects_bad_save_grid():
         solve(KuramotoSivashinsky(), Grid1d(32), np.zeros(32), 1.0, 5, discard_first=5)
     with pytest.raises(ValueError, match="num_saves"):
         solve(KuramotoSivashinsky(), Grid1d(32), np.zeros(32), 1.0, 1)
+
+
+@pytest.mark.parametrize(("steps_per_save", "num_saves"), [(3, 11), (8, 500), (7, 13)])
+def test_fixed_step_takes_exactly_the_planned_steps(steps_per_save, num_saves):
+    # Round-off in the step times must neither add sliver steps nor trip the
+    # ETDRK4 step-size check.
+    grid = Grid1d(16, 1.0)
+    sol = solve(
+        KuramotoSivashinsky(),
+        grid,
+        np.sin(2 * np.pi * np.asarray(grid.x)),
+        2.0,
+        num_saves,
+        discard_first=num_saves // 3,
+        stepping=FixedStepETDRK4(steps_per_save),
+    )
+    assert int(sol.status) == SolveStatus.SUCCESS
+    assert int(sol.num_steps) == (num_saves - 1) * steps_per_save
+    assert sol.u.shape == (num_saves - num_saves // 3, 16)
