@@ -13,7 +13,7 @@ import diffrax
 import equinox as eqx
 import jax.numpy as jnp
 from diffrax import LocalLinearInterpolation, MultiTerm, ODETerm
-from jaxtyping import Array, Complex
+from jaxtyping import Array, ArrayLike, Complex, Float, Inexact
 
 from ._terms import DiagonalLinearField, NonlinearField, pack, unpack
 
@@ -30,7 +30,9 @@ class ETDRK4Coefficients(eqx.Module):
 
 
 def etdrk4_coefficients(
-    eigenvalues: Complex[Array, "*modes"], step_size, num_contour_points: int = 32
+    eigenvalues: Inexact[ArrayLike, "*modes"],
+    step_size: float | Float[ArrayLike, ""],
+    num_contour_points: int = 32,
 ) -> ETDRK4Coefficients:
     """Coefficients of Cox–Matthews ETDRK4 for $y' = \\Lambda y + N(y)$, step $h$.
 
@@ -45,7 +47,7 @@ def etdrk4_coefficients(
     upper half that suffices for real $z$, because $z$ is complex here.
     """
     h = step_size
-    z = (h * eigenvalues).astype(complex)
+    z = (h * jnp.asarray(eigenvalues)).astype(complex)
     theta = 2 * jnp.pi * (jnp.arange(num_contour_points) + 0.5) / num_contour_points
     r = z[..., None] + jnp.exp(1j * theta).reshape((1,) * z.ndim + (-1,))
     er = jnp.exp(r)

@@ -48,9 +48,11 @@ class Grid1d(eqx.Module):
     """
 
     num_points: int = eqx.field(static=True)
-    length: Float[Array, ""]
+    length: Float[Array, "*batch"]  # a scalar per grid; a vector for a batch of grids
 
-    def __init__(self, num_points: int, length: ArrayLike = 2 * math.pi):
+    def __init__(
+        self, num_points: int, length: Float[ArrayLike, "*batch"] = 2 * math.pi
+    ):
         self.num_points = _check_num_points("num_points", num_points)
         self.length = jnp.asarray(length, dtype=float)
         check_positive("length", self.length)
@@ -91,7 +93,7 @@ class Grid1d(eqx.Module):
             k = k.at[-1].set(0.0)
         return (1j * k) ** order
 
-    def to_spectral(self, u: Float[Array, " x"]) -> Complex[Array, " modes"]:
+    def to_spectral(self, u: Float[ArrayLike, " x"]) -> Complex[Array, " modes"]:
         return jnp.fft.rfft(u, norm="ortho")
 
     def to_physical(self, u_hat: Complex[Array, " modes"]) -> Float[Array, " x"]:
@@ -110,7 +112,7 @@ class Grid2d(eqx.Module):
     def __init__(
         self,
         num_points: tuple[int, int],
-        length: ArrayLike = (2 * math.pi, 2 * math.pi),
+        length: ArrayLike | tuple[float, float] = (2 * math.pi, 2 * math.pi),
     ):
         nx, ny = num_points
         self.num_points = (
@@ -142,7 +144,7 @@ class Grid2d(eqx.Module):
         nx, ny = self.num_points
         x = jnp.arange(nx) * self.dx
         y = jnp.arange(ny) * self.dy
-        return jnp.meshgrid(x, y, indexing="ij")
+        return tuple(jnp.meshgrid(x, y, indexing="ij"))
 
     @property
     def wavenumbers(self) -> tuple[Float[Array, "kx 1"], Float[Array, "1 ky"]]:
@@ -169,7 +171,7 @@ class Grid2d(eqx.Module):
             ky = ky.at[:, -1].set(0.0)
         return (1j * kx) ** p * (1j * ky) ** q
 
-    def to_spectral(self, u: Float[Array, "x y"]) -> Complex[Array, "kx ky"]:
+    def to_spectral(self, u: Float[ArrayLike, "x y"]) -> Complex[Array, "kx ky"]:
         return jnp.fft.rfft2(u, norm="ortho")
 
     def to_physical(self, u_hat: Complex[Array, "kx ky"]) -> Float[Array, "x y"]:

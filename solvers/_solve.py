@@ -179,8 +179,8 @@ def _adaptive(terms, y0, fractions, stepping: Adaptive):
 def solve(
     pde: AbstractSemilinearPDE,
     grid: Grid1d,
-    u0: Float[ArrayLike, " x"],
-    t1: Float[ArrayLike, ""],
+    u0: ArrayLike,
+    t1: ArrayLike,
     num_saves: int,
     *,
     discard_first: int = 0,
@@ -259,8 +259,8 @@ def _solve_batch(pde, grid, u0, t1, num_saves, discard_first, stepping):
 def solve_batch(
     pde: AbstractSemilinearPDE,
     grid: Grid1d,
-    u0: Float[ArrayLike, "batch x"],
-    t1: Float[ArrayLike, "*batch"],
+    u0: ArrayLike,
+    t1: ArrayLike,
     num_saves: int,
     *,
     discard_first: int = 0,

@@ -44,10 +44,16 @@ def test_dealias_mask_keeps_modes_below_a_third():
     assert kept.max() == 31  # 3 * 31 < 96 <= 3 * 32
 
 
-@pytest.mark.parametrize("bad", [0, 3, 7, 2.5])
+@pytest.mark.parametrize("bad", [0, 3, 7])
 def test_grid_rejects_bad_sizes(bad):
     with pytest.raises(ValueError, match="even integer"):
         Grid1d(bad)
+
+
+def test_grid_rejects_fractional_size():
+    # A TypeError when runtime type checking (jaxtyping) is on, else our ValueError.
+    with pytest.raises((ValueError, TypeError)):
+        Grid1d(2.5)
 
 
 @pytest.mark.parametrize("bad", [0.0, -1.0, np.nan])
