@@ -1,1 +1,14 @@
-"""Dataset recipes, generation and storage (see issue: Datasets)."""
+"""Dataset recipes, batched/sharded/resumable generation, HDF5 storage and loaders."""
+
+from ._generate import GenerationReport as GenerationReport
+from ._generate import generate as generate
+from ._generate import merge as merge
+from ._generate import shard_range as shard_range
+from ._recipe import Distribution as Distribution
+from ._recipe import Recipe as Recipe
+from ._recipe import RecipeError as RecipeError
+from ._recipe import load_recipe as load_recipe
+from ._recipe import parse_recipe as parse_recipe
+from ._recipe import shipped_recipes as shipped_recipes
+from ._store import DatasetFileError as DatasetFileError
+from ._store import open_dataset as open_dataset

@@ -1,0 +1,298 @@
+"""Batched, resumable, sharded generation of a recipe's split into one HDF5 file."""
+
+import dataclasses
+import json
+import time
+from importlib import metadata
+from pathlib import Path
+
+import h5netcdf
+import h5py
+import numpy as np
+from tqdm.auto import tqdm
+
+from ._recipe import Recipe, recipe_fingerprint
+from ._sampling import solve_samples
+from ._store import (
+    FIELD,
+    DatasetFileError,
+    DatasetWriter,
+    check_readable,
+    read_identity,
+)
+
+DTYPES = ("float32", "float64")
+# Fields of the identity that must match for a resume or a merge.
+_IDENTITY_KEYS = (
+    "recipe",
+    "pde",
+    "split",
+    "seed",
+    "num_samples",
+    "shard",
+    "dtype",
+    "sample_start",
+    "num_samples_in_file",
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class GenerationReport:
+    path: Path
+    num_samples_in_file: int
+    resumed_from: int
+    generated: int
+    redrawn: int
+    seconds: float
+
+    @property
+    def samples_per_second(self) -> float:
+        return self.generated / self.seconds if self.seconds > 0 else float("nan")
+
+
+def shard_range(num_samples: int, shard: int, num_shards: int) -> tuple[int, int]:
+    """Global sample indices `[start, stop)` of shard `shard` of `num_shards`: disjoint,
+    contiguous, covering `range(num_samples)`, sizes differing by at most one."""
+    if num_shards < 1 or not 0 <= shard < num_shards:
+        raise ValueError(
+            f"shard must be I/N with 0 <= I < N, got {shard}/{num_shards}."
+        )
+    if num_shards > num_samples:
+        raise ValueError(
+            f"cannot split {num_samples} samples into {num_shards} shards."
+        )
+    return shard * num_samples // num_shards, (shard + 1) * num_samples // num_shards
+
+
+def _versions() -> dict[str, str]:
+    out = {}
+    for dist in ("pdessl", "jax", "jaxlib", "diffrax", "equinox", "numpy", "h5py"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            out[dist] = "unknown"
+    return out
+
+
+def _identity(recipe, split, seed, num_samples, shard, num_shards, dtype) -> dict:
+    start, stop = shard_range(num_samples, shard, num_shards)
+    return dict(
+        recipe=recipe_fingerprint(recipe),
+        recipe_name=recipe.name,
+        pde=recipe.pde,
+        split=split,
+        seed=seed,
+        num_samples=num_samples,
+        shard=[shard, num_shards],
+        sample_start=start,
+        num_samples_in_file=stop - start,
+        dtype=dtype,
+    )
+
+
+def identity_mismatch(a: dict, b: dict, keys=_IDENTITY_KEYS) -> list[str]:
+    return [k for k in keys if a.get(k) != b.get(k)]
+
+
+def _per_sample_layout(recipe: Recipe) -> dict:
+    modes = (recipe.initial_condition.num_modes,)
+    layout = {
+        "index": (np.int64, ()),
+        "t0": (np.float64, ()),
+        "dt": (np.float64, ()),
+        "dx": (np.float64, ()),
+        "L": (np.float64, ()),
+        "T": (np.float64, ()),
+        "ic_amplitude": (np.float64, modes),
+        "ic_wavenumber": (np.int64, modes),
+        "ic_phase": (np.float64, modes),
+    }
+    layout.update({name: (np.float64, ()) for name in recipe.parameters})
+    return layout
+
+
+def generate(
+    recipe: Recipe,
+    split: str,
+    out: str | Path,
+    *,
+    num_samples: int | None = None,
+    seed: int = 0,
+    shard: tuple[int, int] = (0, 1),
+    batch_size: int = 32,
+    dtype: str = "float32",
+    progress: bool = True,
+) -> GenerationReport:
+    """Generate `num_samples` samples (default: the recipe's split size) of `split`,
+    or shard `shard = (I, N)` of them, into `out`, resuming if `out` holds a partial
+    run of the same generation.
+
+    Samples are solved in float64 and stored as `dtype`. Failed or non-finite solves
+    are redrawn with fresh keys and counted in the `num_redrawn` attribute.
+    """
+    if dtype not in DTYPES:
+        raise ValueError(f"dtype must be one of {DTYPES}, got {dtype!r}.")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
+    num_samples = recipe.split_size(split) if num_samples is None else num_samples
+    if num_samples < 1:
+        raise ValueError(f"num_samples must be >= 1, got {num_samples}.")
+    identity = _identity(recipe, split, seed, num_samples, *shard, dtype)
+    start, n_file = identity["sample_start"], identity["num_samples_in_file"]
+    out = Path(out)
+
+    if out.exists():
+        try:
+            check_readable(out)
+        except DatasetFileError as err:
+            raise DatasetFileError(
+                f"cannot resume into {out}: {err} Remove it or choose another --out."
+            ) from None
+        existing = read_identity(out)
+        diff = identity_mismatch(identity, existing)
+        if diff:
+            details = "; ".join(
+                f"{k}: file has {existing.get(k)!r}, asked for {identity[k]!r}"
+                for k in diff
+                if k != "recipe"
+            )
+            if "recipe" in diff:
+                details = "the recipe differs" + (f"; {details}" if details else "")
+            raise DatasetFileError(
+                f"{out} holds a different generation ({details}). Use the same "
+                "arguments to resume it, or another --out for a new dataset."
+            )
+        writer = DatasetWriter.resume(out)
+    else:
+        writer = DatasetWriter.create(
+            out,
+            time=recipe.keep_last,
+            space=(recipe.num_points,),
+            per_sample=_per_sample_layout(recipe),
+            dtype=dtype,
+            attrs=dict(
+                pde=recipe.pde,
+                recipe=recipe.source,
+                recipe_name=recipe.name,
+                identity=json.dumps(identity),
+                solver=json.dumps(
+                    dict(
+                        method="ETDRK4",
+                        steps_per_save=recipe.steps_per_save,
+                        num_contour_points=32,
+                        precision="float64",
+                    )
+                ),
+                versions=json.dumps(_versions()),
+                description=recipe.description,
+            ),
+        )
+
+    layout = _per_sample_layout(recipe)
+    resumed_from = writer.n_complete
+    redrawn = 0
+    began = time.perf_counter()
+    with (
+        writer,
+        tqdm(
+            total=n_file,
+            initial=resumed_from,
+            unit="sample",
+            disable=not progress,
+            desc=f"{recipe.name}/{split}"
+            + (f" shard {shard[0]}/{shard[1]}" if shard[1] > 1 else ""),
+        ) as bar,
+    ):
+        done = resumed_from
+        while done < n_file:
+            count = min(batch_size, n_file - done)
+            indices = np.arange(start + done, start + done + count)
+            res, n_redrawn = solve_samples(recipe, seed, split, indices, batch_size)
+            batch = {FIELD: res["u"], "index": indices}
+            batch.update({k: res[k] for k in layout if k != "index"})
+            writer.append(batch, redrawn=n_redrawn)
+            redrawn += n_redrawn
+            done += count
+            bar.update(count)
+    return GenerationReport(
+        path=out,
+        num_samples_in_file=n_file,
+        resumed_from=resumed_from,
+        generated=n_file - resumed_from,
+        redrawn=redrawn,
+        seconds=time.perf_counter() - began,
+    )
+
+
+def merge(shards: list[str | Path], out: str | Path) -> Path:
+    """Join the complete shards of one generation into one file, equal to what a
+    single process would have written (same samples, order, variables, identity)."""
+    if not shards:
+        raise ValueError("no shard files given.")
+    out = Path(out)
+    if out.exists():
+        raise DatasetFileError(f"{out} exists; merge writes a new file.")
+    infos = []
+    for p in shards:
+        ident = read_identity(p)
+        with h5py.File(p, "r") as f:
+            n = int(np.asarray(f.attrs["n_complete"]).ravel()[0])
+        if n != ident["num_samples_in_file"]:
+            raise DatasetFileError(
+                f"{p} is incomplete ({n} of {ident['num_samples_in_file']} samples); "
+                "resume its generation before merging."
+            )
+        infos.append((ident, Path(p)))
+    first = infos[0][0]
+    for ident, p in infos[1:]:
+        diff = identity_mismatch(
+            first, ident, keys=("recipe", "split", "seed", "num_samples", "dtype")
+        )
+        if diff:
+            raise DatasetFileError(
+                f"{p} belongs to another generation (differs in {diff})."
+            )
+    num_shards = first["shard"][1]
+    got = sorted(ident["shard"][0] for ident, _ in infos)
+    if got != list(range(num_shards)) or any(
+        i["shard"][1] != num_shards for i, _ in infos
+    ):
+        raise DatasetFileError(
+            f"need each of the {num_shards} shards exactly once, got shard numbers {got}."
+        )
+    infos.sort(key=lambda item: item[0]["shard"][0])
+
+    identity = dict(
+        first, shard=[0, 1], sample_start=0, num_samples_in_file=first["num_samples"]
+    )
+    with h5netcdf.File(infos[0][1], "r") as f0:
+        attrs = {
+            k: f0.attrs[k]
+            for k in (
+                "pde",
+                "recipe",
+                "recipe_name",
+                "solver",
+                "versions",
+                "description",
+            )
+        }
+        per_sample = {
+            name: (var.dtype, var.shape[1:])
+            for name, var in f0.variables.items()
+            if name != FIELD and var.dimensions[:1] == ("sample",)
+        }
+        field = f0.variables[FIELD]
+        time_len, space = field.shape[1], field.shape[2:]
+        dtype = str(field.dtype)
+    attrs["identity"] = json.dumps(identity)
+    with DatasetWriter.create(
+        out, time=time_len, space=space, per_sample=per_sample, dtype=dtype, attrs=attrs
+    ) as writer:
+        for _, p in infos:
+            with h5py.File(p, "r") as f:
+                batch = {name: f[name][...] for name in (FIELD, *per_sample)}
+                writer.append(
+                    batch, redrawn=int(np.asarray(f.attrs["num_redrawn"]).ravel()[0])
+                )
+    return out

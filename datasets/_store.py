@@ -1,0 +1,190 @@
+"""The HDF5 layout of a pdessl dataset file.
+
+One file per split (or per shard of a split), written through h5netcdf so that every
+variable carries dimension scales: `xarray.open_dataset(path, engine="h5netcdf")` shows
+named dims, and plain h5py reads the same datasets.
+
+- `u` (sample, time, x): the field, float32 by default, one chunk per trajectory;
+- per-sample variables over `sample`: `dt`, `dx`, `t0`, `L`, `T`, each physical
+  parameter by name (`nu`), and the initial-condition coefficients
+  (`ic_amplitude`, `ic_wavenumber`, `ic_phase` over (sample, mode));
+- root attributes: `format_version`, `pde`, `recipe` (TOML text), `recipe_name`,
+  `identity` (JSON of everything that determines the data), `versions` (JSON),
+  `n_complete` (the commit counter), `num_redrawn`.
+
+Samples are appended batch by batch: the sample dimension grows, the data are written,
+then `n_complete` is raised and the file flushed. Readers trust only the first
+`n_complete` samples, so an interrupted write never shows a half-written sample, and a
+resumed write starts after the last committed one.
+"""
+
+import json
+from pathlib import Path
+
+import h5netcdf
+import h5py
+import numpy as np
+import xarray as xr
+
+FORMAT_VERSION = 1
+FIELD = "u"
+
+
+class DatasetFileError(ValueError):
+    """A dataset file that cannot be read or resumed, with the reason and the fix."""
+
+
+def check_readable(path: str | Path) -> Path:
+    path = Path(path)
+    if not path.exists():
+        raise DatasetFileError(f"{path} does not exist.")
+    if not h5py.is_hdf5(path):
+        raise DatasetFileError(
+            f"{path} is not an HDF5 file (truncated, corrupt, or another format)."
+        )
+    try:
+        with h5py.File(path, "r") as f:
+            version = f.attrs.get("format_version")
+            if version is None:
+                raise DatasetFileError(
+                    f"{path} is HDF5 but not a pdessl dataset (no format_version "
+                    "attribute); use `pdessl import` for LPSDA or PDEArena files."
+                )
+            if int(np.asarray(version).ravel()[0]) != FORMAT_VERSION:
+                raise DatasetFileError(
+                    f"{path} has format_version {version}, this pdessl reads "
+                    f"{FORMAT_VERSION}."
+                )
+            if FIELD not in f:
+                raise DatasetFileError(f"{path} has no field {FIELD!r}.")
+    except OSError as err:
+        raise DatasetFileError(
+            f"{path} cannot be read as HDF5 ({err}); it is probably truncated or "
+            "corrupt. Delete it and generate it again."
+        ) from None
+    return path
+
+
+def _attr_int(attrs, name: str) -> int:
+    return int(np.asarray(attrs[name]).ravel()[0])
+
+
+def read_identity(path: str | Path) -> dict:
+    with h5py.File(check_readable(path), "r") as f:
+        return json.loads(f.attrs["identity"])
+
+
+def read_n_complete(path: str | Path) -> int:
+    with h5py.File(check_readable(path), "r") as f:
+        return _attr_int(f.attrs, "n_complete")
+
+
+class DatasetWriter:
+    """Appends committed batches of samples to a new or partially written file."""
+
+    def __init__(self, path: str | Path, file: h5netcdf.File):
+        self.path = Path(path)
+        self._f = file
+
+    @classmethod
+    def create(
+        cls,
+        path: str | Path,
+        *,
+        time: int,
+        space: tuple[int, ...],
+        per_sample: dict[str, tuple[np.dtype, tuple[int, ...]]],
+        dtype: str,
+        attrs: dict,
+    ) -> "DatasetWriter":
+        """A new file. `per_sample` maps each per-sample variable to (dtype, trailing
+        shape); a trailing shape `(m,)` gets the dim `mode`."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        f = h5netcdf.File(path, "w")
+        space_dims = ("x", "y", "z")[: len(space)]
+        dims = {
+            "sample": None,
+            "time": time,
+            **dict(zip(space_dims, space, strict=True)),
+        }
+        modes = {shape[0] for _, shape in per_sample.values() if shape}
+        if len(modes) > 1:
+            raise ValueError(f"per-sample vectors must share one length, got {modes}.")
+        if modes:
+            dims["mode"] = modes.pop()
+        f.dimensions = dims
+        f.create_variable(
+            FIELD,
+            ("sample", "time", *space_dims),
+            dtype=dtype,
+            chunks=(1, time, *space),  # one trajectory per chunk
+        )
+        for name, (var_dtype, shape) in per_sample.items():
+            f.create_variable(
+                name, ("sample", *(("mode",) if shape else ())), dtype=var_dtype
+            )
+        for key, value in attrs.items():
+            f.attrs[key] = value
+        f.attrs["format_version"] = FORMAT_VERSION
+        f.attrs["n_complete"] = 0
+        f.attrs["num_redrawn"] = 0
+        f.flush()
+        return cls(path, f)
+
+    @classmethod
+    def resume(cls, path: str | Path) -> "DatasetWriter":
+        """Reopen a file, dropping anything written after the last commit."""
+        check_readable(path)
+        f = h5netcdf.File(path, "a")
+        n = _attr_int(f.attrs, "n_complete")
+        if f.dimensions["sample"].size != n:
+            f.resize_dimension("sample", n)
+            f.flush()
+        return cls(path, f)
+
+    @property
+    def n_complete(self) -> int:
+        return _attr_int(self._f.attrs, "n_complete")
+
+    def append(self, batch: dict[str, np.ndarray], redrawn: int = 0) -> None:
+        n = self.n_complete
+        count = len(batch[FIELD])
+        self._f.resize_dimension("sample", n + count)
+        for name, values in batch.items():
+            var = self._f.variables[name]
+            var[n : n + count] = np.asarray(values).astype(var.dtype)
+        self._f.attrs["num_redrawn"] = _attr_int(self._f.attrs, "num_redrawn") + redrawn
+        # Commit: only now do readers and resumes see these samples.
+        self._f.attrs["n_complete"] = n + count
+        self._f.flush()
+
+    def close(self) -> None:
+        self._f.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def open_dataset(path: str | Path, *, allow_incomplete: bool = False) -> xr.Dataset:
+    """Open a pdessl dataset file as an `xarray.Dataset` (lazily, through h5netcdf).
+
+    Only committed samples are shown. A file whose generation has not finished raises,
+    naming how many samples it holds, unless `allow_incomplete=True`.
+    """
+    path = check_readable(path)
+    ds = xr.open_dataset(path, engine="h5netcdf")
+    n = int(np.asarray(ds.attrs["n_complete"]).ravel()[0])
+    identity = json.loads(ds.attrs["identity"])
+    expected = identity["num_samples_in_file"]
+    if n < expected and not allow_incomplete:
+        ds.close()
+        raise DatasetFileError(
+            f"{path} is incomplete: {n} of {expected} samples were committed. Run the "
+            "same `pdessl generate` command again to resume, or pass "
+            "allow_incomplete=True to read what is there."
+        )
+    return ds.isel(sample=slice(0, n))
