@@ -4,6 +4,7 @@ from ._generate import GenerationReport as GenerationReport
 from ._generate import generate as generate
 from ._generate import merge as merge
 from ._generate import shard_range as shard_range
+from ._loader import CropLoader as CropLoader
 from ._recipe import Distribution as Distribution
 from ._recipe import Recipe as Recipe
 from ._recipe import RecipeError as RecipeError

@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import os
 import time
 from importlib import metadata
 from pathlib import Path
@@ -11,6 +12,7 @@ import h5py
 import numpy as np
 from tqdm.auto import tqdm
 
+from ._journal import Journal
 from ._recipe import Recipe, recipe_fingerprint
 from ._sampling import solve_samples
 from ._store import (
@@ -124,8 +126,12 @@ def generate(
     progress: bool = True,
 ) -> GenerationReport:
     """Generate `num_samples` samples (default: the recipe's split size) of `split`,
-    or shard `shard = (I, N)` of them, into `out`, resuming if `out` holds a partial
-    run of the same generation.
+    or shard `shard = (I, N)` of them, into `out`.
+
+    Committed batches go to a journal `OUT.partial/` (see `_journal`); rerunning the
+    same call after an interruption resumes after the last committed batch, and the
+    HDF5 file appears, complete, when the last sample is in. Another call's arguments
+    (recipe, split, seed, sizes, shard, dtype) are refused rather than mixed in.
 
     Samples are solved in float64 and stored as `dtype`. Failed or non-finite solves
     are redrawn with fresh keys and counted in the `num_redrawn` attribute.
@@ -140,6 +146,7 @@ def generate(
     identity = _identity(recipe, split, seed, num_samples, *shard, dtype)
     start, n_file = identity["sample_start"], identity["num_samples_in_file"]
     out = Path(out)
+    layout = _per_sample_layout(recipe)
 
     if out.exists():
         try:
@@ -148,72 +155,39 @@ def generate(
             raise DatasetFileError(
                 f"cannot resume into {out}: {err} Remove it or choose another --out."
             ) from None
-        existing = read_identity(out)
-        diff = identity_mismatch(identity, existing)
-        if diff:
-            details = "; ".join(
-                f"{k}: file has {existing.get(k)!r}, asked for {identity[k]!r}"
-                for k in diff
-                if k != "recipe"
-            )
-            if "recipe" in diff:
-                details = "the recipe differs" + (f"; {details}" if details else "")
-            raise DatasetFileError(
-                f"{out} holds a different generation ({details}). Use the same "
-                "arguments to resume it, or another --out for a new dataset."
-            )
-        writer = DatasetWriter.resume(out)
-    else:
-        writer = DatasetWriter.create(
-            out,
-            time=recipe.keep_last,
-            space=(recipe.num_points,),
-            per_sample=_per_sample_layout(recipe),
-            dtype=dtype,
-            attrs=dict(
-                pde=recipe.pde,
-                recipe=recipe.source,
-                recipe_name=recipe.name,
-                identity=json.dumps(identity),
-                solver=json.dumps(
-                    dict(
-                        method="ETDRK4",
-                        steps_per_save=recipe.steps_per_save,
-                        num_contour_points=32,
-                        precision="float64",
-                    )
-                ),
-                versions=json.dumps(_versions()),
-                description=recipe.description,
-            ),
-        )
+        _check_same_generation(out, identity, read_identity(out))
+        return GenerationReport(out, n_file, n_file, 0, 0, 0.0)
 
-    layout = _per_sample_layout(recipe)
-    resumed_from = writer.n_complete
+    journal = Journal.open(out, identity)
+    _check_same_generation(journal.folder, identity, journal.identity)
+    resumed_from = journal.n_complete
     redrawn = 0
     began = time.perf_counter()
-    with (
-        writer,
-        tqdm(
-            total=n_file,
-            initial=resumed_from,
-            unit="sample",
-            disable=not progress,
-            desc=f"{recipe.name}/{split}"
-            + (f" shard {shard[0]}/{shard[1]}" if shard[1] > 1 else ""),
-        ) as bar,
-    ):
+    desc = f"{recipe.name}/{split}"
+    if shard[1] > 1:
+        desc += f" shard {shard[0]}/{shard[1]}"
+    with tqdm(
+        total=n_file,
+        initial=resumed_from,
+        unit="sample",
+        desc=desc,
+        disable=not progress,
+    ) as bar:
         done = resumed_from
         while done < n_file:
             count = min(batch_size, n_file - done)
             indices = np.arange(start + done, start + done + count)
-            res, n_redrawn = solve_samples(recipe, seed, split, indices, batch_size)
-            batch = {FIELD: res["u"], "index": indices}
+            res, n_redrawn = solve_samples(
+                recipe, seed, split, indices, batch_size, storage_dtype=dtype
+            )
+            batch = {FIELD: res["u"].astype(dtype), "index": indices}
             batch.update({k: res[k] for k in layout if k != "index"})
-            writer.append(batch, redrawn=n_redrawn)
+            journal.commit(done, batch, n_redrawn)
             redrawn += n_redrawn
             done += count
             bar.update(count)
+
+    _assemble(journal, out, recipe, identity, layout, dtype)
     return GenerationReport(
         path=out,
         num_samples_in_file=n_file,
@@ -222,6 +196,58 @@ def generate(
         redrawn=redrawn,
         seconds=time.perf_counter() - began,
     )
+
+
+def _check_same_generation(where, identity: dict, existing: dict) -> None:
+    diff = identity_mismatch(identity, existing)
+    if not diff:
+        return
+    details = "; ".join(
+        f"{k}: file has {existing.get(k)!r}, asked for {identity[k]!r}"
+        for k in diff
+        if k != "recipe"
+    )
+    if "recipe" in diff:
+        details = "the recipe differs" + (f"; {details}" if details else "")
+    raise DatasetFileError(
+        f"{where} holds a different generation ({details}). Use the same arguments "
+        "to resume it, or another --out for a new dataset."
+    )
+
+
+def _assemble(journal: Journal, out: Path, recipe, identity, layout, dtype) -> None:
+    """Write the journal's samples into the HDF5 file (under a temporary name,
+    renamed when closed), then drop the journal."""
+    tmp = out.with_name(out.name + ".assembling")
+    with DatasetWriter.create(
+        tmp,
+        time=recipe.keep_last,
+        space=(recipe.num_points,),
+        per_sample=layout,
+        dtype=dtype,
+        attrs=dict(
+            pde=recipe.pde,
+            recipe=recipe.source,
+            recipe_name=recipe.name,
+            identity=json.dumps(identity),
+            solver=json.dumps(
+                dict(
+                    method="ETDRK4",
+                    steps_per_save=recipe.steps_per_save,
+                    num_contour_points=32,
+                    precision="float64",
+                )
+            ),
+            versions=json.dumps(_versions()),
+            description=recipe.description,
+        ),
+    ) as writer:
+        # Batch by batch: the whole dataset need not fit in memory.
+        for batch in journal.iter_batches():
+            writer.append(batch)
+        writer.add_redrawn(journal.num_redrawn)
+    os.replace(tmp, out)
+    journal.remove()
 
 
 def merge(shards: list[str | Path], out: str | Path) -> Path:

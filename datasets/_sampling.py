@@ -95,7 +95,12 @@ def _solve_keys(recipe, keys):
 
 
 def solve_samples(
-    recipe: Recipe, seed: int, split: str, indices: np.ndarray, batch_size: int
+    recipe: Recipe,
+    seed: int,
+    split: str,
+    indices: np.ndarray,
+    batch_size: int,
+    storage_dtype: str = "float64",
 ) -> tuple[dict[str, np.ndarray], int]:
     """Draw and solve the samples `indices` (at most `batch_size`), redrawing failed
     ones with the next attempt's key. Returns NumPy arrays and the number of redraws.
@@ -114,6 +119,16 @@ def solve_samples(
         pad = np.concatenate([todo, np.full(batch_size - todo.size, todo[0])])
         keys = sample_keys(seed, split, indices[pad], attempts[pad])
         res = {k: np.asarray(v) for k, v in _solve_keys(recipe, keys).items()}
+        # A trajectory finite in float64 can overflow the storage dtype (|u| > 3e38
+        # in float32): that is a failed sample too.
+        with np.errstate(over="ignore"):
+            stored = res["u"].astype(storage_dtype)
+        overflow = ~np.all(np.isfinite(stored), axis=tuple(range(1, stored.ndim)))
+        res["status"] = np.where(
+            (res["status"] == solvers.SolveStatus.SUCCESS) & overflow,
+            solvers.SolveStatus.NON_FINITE,
+            res["status"],
+        )
         if out is None:
             out = {k: np.empty((n, *v.shape[1:]), v.dtype) for k, v in res.items()}
         for k, v in res.items():

@@ -13,9 +13,10 @@ named dims, and plain h5py reads the same datasets.
   `n_complete` (the commit counter), `num_redrawn`.
 
 Samples are appended batch by batch: the sample dimension grows, the data are written,
-then `n_complete` is raised and the file flushed. Readers trust only the first
-`n_complete` samples, so an interrupted write never shows a half-written sample, and a
-resumed write starts after the last committed one.
+then `n_complete` is raised and the file flushed; readers trust only the first
+`n_complete` samples. Generation itself does not rely on this to survive being killed
+(HDF5 files killed mid-write can be unreadable): it commits batches to a journal and
+assembles the HDF5 file at the end (`_journal.py`).
 """
 
 import json
@@ -25,6 +26,7 @@ import h5netcdf
 import h5py
 import numpy as np
 import xarray as xr
+from numpy.typing import DTypeLike
 
 FORMAT_VERSION = 1
 FIELD = "u"
@@ -57,7 +59,14 @@ def check_readable(path: str | Path) -> Path:
                 )
             if FIELD not in f:
                 raise DatasetFileError(f"{path} has no field {FIELD!r}.")
-    except OSError as err:
+            # Touch every object header and the last committed trajectory: a
+            # truncated file fails here rather than in the middle of training.
+            for name in f:
+                _ = f[name].shape
+            n = _attr_int(f.attrs, "n_complete")
+            if n > 0:
+                f[FIELD][n - 1]
+    except (OSError, KeyError, RuntimeError) as err:
         raise DatasetFileError(
             f"{path} cannot be read as HDF5 ({err}); it is probably truncated or "
             "corrupt. Delete it and generate it again."
@@ -93,7 +102,7 @@ class DatasetWriter:
         *,
         time: int,
         space: tuple[int, ...],
-        per_sample: dict[str, tuple[np.dtype, tuple[int, ...]]],
+        per_sample: dict[str, tuple[DTypeLike, tuple[int, ...]]],
         dtype: str,
         attrs: dict,
     ) -> "DatasetWriter":
@@ -132,17 +141,6 @@ class DatasetWriter:
         f.flush()
         return cls(path, f)
 
-    @classmethod
-    def resume(cls, path: str | Path) -> "DatasetWriter":
-        """Reopen a file, dropping anything written after the last commit."""
-        check_readable(path)
-        f = h5netcdf.File(path, "a")
-        n = _attr_int(f.attrs, "n_complete")
-        if f.dimensions["sample"].size != n:
-            f.resize_dimension("sample", n)
-            f.flush()
-        return cls(path, f)
-
     @property
     def n_complete(self) -> int:
         return _attr_int(self._f.attrs, "n_complete")
@@ -159,6 +157,10 @@ class DatasetWriter:
         self._f.attrs["n_complete"] = n + count
         self._f.flush()
 
+    def add_redrawn(self, count: int) -> None:
+        self._f.attrs["num_redrawn"] = _attr_int(self._f.attrs, "num_redrawn") + count
+        self._f.flush()
+
     def close(self) -> None:
         self._f.close()
 
@@ -172,9 +174,24 @@ class DatasetWriter:
 def open_dataset(path: str | Path, *, allow_incomplete: bool = False) -> xr.Dataset:
     """Open a pdessl dataset file as an `xarray.Dataset` (lazily, through h5netcdf).
 
-    Only committed samples are shown. A file whose generation has not finished raises,
-    naming how many samples it holds, unless `allow_incomplete=True`.
+    Only committed samples are shown. A generation that has not finished (its samples
+    are still in the journal `PATH.partial/`) raises, naming how many samples are
+    committed, unless `allow_incomplete=True`, which loads them into memory.
     """
+    from ._journal import Journal, journal_dir
+
+    path = Path(path)
+    if not path.exists() and (journal_dir(path) / "identity.json").exists():
+        journal = Journal.open(path, {})
+        n = journal.n_complete
+        expected = journal.identity["num_samples_in_file"]
+        if not allow_incomplete:
+            raise DatasetFileError(
+                f"{path} is incomplete: {n} of {expected} samples were committed (in "
+                f"{journal.folder}). Run the same `pdessl generate` command again to "
+                "resume, or pass allow_incomplete=True to read what is there."
+            )
+        return _journal_as_dataset(journal)
     path = check_readable(path)
     ds = xr.open_dataset(path, engine="h5netcdf")
     n = int(np.asarray(ds.attrs["n_complete"]).ravel()[0])
@@ -188,3 +205,22 @@ def open_dataset(path: str | Path, *, allow_incomplete: bool = False) -> xr.Data
             "allow_incomplete=True to read what is there."
         )
     return ds.isel(sample=slice(0, n))
+
+
+def _journal_as_dataset(journal) -> xr.Dataset:
+    data = journal.load()
+    if not data:
+        return xr.Dataset(attrs=dict(n_complete=0))
+    space = ("x", "y", "z")[: data[FIELD].ndim - 2]
+    variables = {}
+    for name, values in data.items():
+        dims = (
+            ("sample", "time", *space)
+            if name == FIELD
+            else ("sample", "mode")[: values.ndim]
+        )
+        variables[name] = (dims, values)
+    return xr.Dataset(
+        variables,
+        attrs=dict(identity=json.dumps(journal.identity), n_complete=len(data[FIELD])),
+    )

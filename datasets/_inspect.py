@@ -1,0 +1,112 @@
+"""Human-readable summary of a dataset file, and space-time plots of a few samples."""
+
+import json
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from ._store import FIELD, check_readable
+
+
+def describe(path: str | Path, *, max_samples_checked: int | None = None) -> str:
+    """Dims, per-sample variables' ranges, attributes and a NaN/Inf check, as text.
+
+    The finite check reads the whole field (chunk by chunk) unless
+    `max_samples_checked` limits it.
+    """
+    path = check_readable(path)
+    lines = [f"{path}"]
+    with h5py.File(path, "r") as f:
+        attrs = dict(f.attrs)
+        n = int(np.asarray(attrs["n_complete"]).ravel()[0])
+        identity = json.loads(attrs["identity"])
+        expected = identity["num_samples_in_file"]
+        field = f[FIELD]
+        state = "complete" if n == expected else f"INCOMPLETE ({n} of {expected})"
+        lines.append(
+            f"  pde {attrs['pde']}, recipe {attrs['recipe_name']}, split "
+            f"{identity['split']}, seed {identity['seed']}, shard "
+            f"{identity['shard'][0]}/{identity['shard'][1]}: {state}"
+        )
+        lines.append(
+            f"  {FIELD}: {n} samples x {field.shape[1]} times x "
+            f"{' x '.join(map(str, field.shape[2:]))} points, {field.dtype}, "
+            f"chunks {field.chunks}"
+        )
+        for name in sorted(f):
+            ds = f[name]
+            if name == FIELD or not isinstance(ds, h5py.Dataset) or ds.ndim == 0:
+                continue
+            if ds.shape[0] < n or name in ("time", "x", "y", "mode", "sample"):
+                continue
+            values = ds[:n]
+            if values.size:
+                lines.append(
+                    f"  {name:14s} {str(ds.shape[1:]) if ds.ndim > 1 else '':8s} "
+                    f"min {values.min():.6g}  max {values.max():.6g}"
+                )
+        checked = n if max_samples_checked is None else min(n, max_samples_checked)
+        bad = [i for i in range(checked) if not np.all(np.isfinite(field[i]))]
+        lines.append(
+            f"  finite check over {checked} samples: "
+            + ("all finite" if not bad else f"NON-FINITE in samples {bad[:10]}")
+        )
+        lines.append(
+            f"  redrawn after failed solves: {int(np.asarray(attrs['num_redrawn']).ravel()[0])}"
+        )
+        versions = json.loads(attrs["versions"])
+        lines.append(
+            "  versions: " + ", ".join(f"{k} {v}" for k, v in versions.items())
+        )
+        lines.append(f"  solver: {attrs['solver']}")
+        version = int(np.asarray(attrs["format_version"]).ravel()[0])
+        lines.append(f"  format_version {version}")
+    return "\n".join(lines)
+
+
+def plot_samples(path: str | Path, out: str | Path, *, num_samples: int = 4) -> Path:
+    """Space-time images (x horizontal, t vertical) of the first samples."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise ImportError(
+            "pdessl plot needs matplotlib: pip install 'pdessl[plot]'"
+        ) from None
+    path = check_readable(path)
+    with h5py.File(path, "r") as f:
+        n = min(num_samples, int(np.asarray(f.attrs["n_complete"]).ravel()[0]))
+        if n == 0:
+            raise ValueError(f"{path} holds no committed samples to plot.")
+        u = f[FIELD][:n]
+        extra = {k: f[k][:n] for k in ("t0", "dt", "dx", "nu", "L") if k in f}
+        pde = f.attrs["pde"]
+    if u.ndim != 3:
+        raise ValueError("plot shows 1-D fields (sample, time, x) only.")
+    fig, axes = plt.subplots(1, n, figsize=(3.2 * n, 3.4), squeeze=False)
+    for i, ax in enumerate(axes[0]):
+        nt, nx = u[i].shape
+        t0, dt, dx = extra["t0"][i], extra["dt"][i], extra["dx"][i]
+        im = ax.imshow(
+            u[i],
+            origin="lower",
+            aspect="auto",
+            cmap="RdBu_r",
+            extent=(0, nx * dx, t0, t0 + (nt - 1) * dt),
+        )
+        title = f"{pde} #{i}"
+        if "nu" in extra:
+            title += f", nu={extra['nu'][i]:.3g}"
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel("x")
+        if i == 0:
+            ax.set_ylabel("t")
+        fig.colorbar(im, ax=ax, fraction=0.046)
+    fig.tight_layout()
+    out = Path(out)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
