@@ -4,6 +4,8 @@ from ._generate import GenerationReport as GenerationReport
 from ._generate import generate as generate
 from ._generate import merge as merge
 from ._generate import shard_range as shard_range
+from ._importers import import_lpsda as import_lpsda
+from ._importers import import_pdearena_smoke as import_pdearena_smoke
 from ._loader import CropLoader as CropLoader
 from ._recipe import Distribution as Distribution
 from ._recipe import Recipe as Recipe

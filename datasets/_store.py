@@ -105,9 +105,11 @@ class DatasetWriter:
         per_sample: dict[str, tuple[DTypeLike, tuple[int, ...]]],
         dtype: str,
         attrs: dict,
+        fields: tuple[str, ...] = (FIELD,),
     ) -> "DatasetWriter":
-        """A new file. `per_sample` maps each per-sample variable to (dtype, trailing
-        shape); a trailing shape `(m,)` gets the dim `mode`."""
+        """A new file. `fields` are the (sample, time, *space) variables (`u`, and
+        e.g. `vx`, `vy` for Navier–Stokes); `per_sample` maps each per-sample variable
+        to (dtype, trailing shape); a trailing shape `(m,)` gets the dim `mode`."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         f = h5netcdf.File(path, "w")
@@ -123,12 +125,15 @@ class DatasetWriter:
         if modes:
             dims["mode"] = modes.pop()
         f.dimensions = dims
-        f.create_variable(
-            FIELD,
-            ("sample", "time", *space_dims),
-            dtype=dtype,
-            chunks=(1, time, *space),  # one trajectory per chunk
-        )
+        if FIELD not in fields:
+            raise ValueError(f"the fields must include {FIELD!r}, got {fields}.")
+        for name in fields:
+            f.create_variable(
+                name,
+                ("sample", "time", *space_dims),
+                dtype=dtype,
+                chunks=(1, time, *space),  # one trajectory per chunk
+            )
         for name, (var_dtype, shape) in per_sample.items():
             f.create_variable(
                 name, ("sample", *(("mode",) if shape else ())), dtype=var_dtype

@@ -162,6 +162,28 @@ def _plot(args: argparse.Namespace) -> int:
     return 0
 
 
+def _import(args: argparse.Namespace) -> int:
+    from pdessl import datasets
+
+    if args.format == "lpsda":
+        if args.pde is None:
+            raise ValueError("LPSDA files need --pde ks|kdv|burgers.")
+        out = datasets.import_lpsda(
+            args.src,
+            args.out,
+            pde=args.pde,
+            split=args.split,
+            nu=args.nu,
+            dtype=args.dtype,
+        )
+    else:
+        out = datasets.import_pdearena_smoke(
+            args.src, args.out, split=args.split, dtype=args.dtype
+        )
+    print(f"wrote {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pdessl", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -225,6 +247,26 @@ def build_parser() -> argparse.ArgumentParser:
     plo.add_argument("--out", required=True)
     plo.add_argument("--num-samples", type=int, default=4)
     plo.set_defaults(func=_plot)
+
+    imp = sub.add_parser("import", help="convert LPSDA or PDEArena files to our layout")
+    imp.add_argument("format", choices=("lpsda", "pdearena"))
+    imp.add_argument("src")
+    imp.add_argument("--out", required=True)
+    imp.add_argument("--split", default=None, help="HDF5 group (default: the only one)")
+    imp.add_argument(
+        "--pde",
+        choices=("ks", "kdv", "burgers"),
+        default=None,
+        help="LPSDA only: which PDE the file holds",
+    )
+    imp.add_argument(
+        "--nu",
+        type=float,
+        default=0.01,
+        help="LPSDA burgers only: the heat file's viscosity (LPSDA: 0.01)",
+    )
+    imp.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    imp.set_defaults(func=_import)
     return parser
 
 
