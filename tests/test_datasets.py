@@ -523,3 +523,37 @@ def test_loader_is_deterministic_and_shards_by_process(burgers_file):
 def test_loader_rejects_bad_settings(burgers_file, kwargs, match):
     with pytest.raises(ValueError, match=match):
         datasets.CropLoader(burgers_file, **kwargs)
+
+
+def test_slurm_job_array_through_submitits_local_executor(tmp_path):
+    pytest.importorskip("submitit")
+    from pdessl.datasets._slurm import shard_path, submit_shards
+
+    out = tmp_path / "ks.h5"
+    jobs = submit_shards(
+        "ks-tiny",
+        "train",
+        out,
+        num_shards=2,
+        num_samples=6,
+        seed=4,
+        batch_size=3,
+        dtype="float32",
+        folder=tmp_path / "logs",
+        cluster="local",
+        slurm_parameters=dict(timeout_min=5),
+    )
+    paths = [j.result() for j in jobs]  # raises if a job failed
+    assert paths == [str(shard_path(out, i, 2)) for i in range(2)]
+    merged = datasets.merge(paths, tmp_path / "merged.h5")
+    single = tmp_path / "single.h5"
+    datasets.generate(
+        datasets.load_recipe("ks-tiny"),
+        "train",
+        single,
+        num_samples=6,
+        seed=4,
+        batch_size=3,
+        progress=False,
+    )
+    _same_files(merged, single)
