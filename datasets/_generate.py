@@ -230,6 +230,8 @@ def _assemble(journal: Journal, out: Path, recipe, identity, layout, dtype) -> N
             recipe=recipe.source,
             recipe_name=recipe.name,
             identity=json.dumps(identity),
+            seed=identity["seed"],
+            split=identity["split"],
             solver=json.dumps(
                 dict(
                     method="ETDRK4",

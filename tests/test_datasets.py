@@ -144,6 +144,8 @@ def test_generated_samples_equal_direct_solves(tmp_path, name):
     np.testing.assert_allclose(ds.t0, ds.dt * recipe.discard_first, rtol=1e-12)
     np.testing.assert_array_equal(ds["index"].values, np.arange(6))
     assert ds.attrs["recipe"] == recipe.source and ds.attrs["pde"] == recipe.pde
+    assert int(np.asarray(ds.attrs["seed"]).ravel()[0]) == 5
+    assert ds.attrs["split"] == "train"
     assert json.loads(ds.attrs["versions"])["jax"] == jax.__version__
 
 
