@@ -1,0 +1,22 @@
+"""Lie point symmetries of the PDEs, as exact augmentations."""
+
+from ._compose import Augmentation as Augmentation
+from ._compose import coordinate_channels as coordinate_channels
+from ._compose import grid_points as grid_points
+from ._generators import AbstractGenerator as AbstractGenerator
+from ._generators import GalileanBoost as GalileanBoost
+from ._generators import LinearBoost as LinearBoost
+from ._generators import NSScaling as NSScaling
+from ._generators import Projective as Projective
+from ._generators import QuadraticBoost as QuadraticBoost
+from ._generators import Rotation as Rotation
+from ._generators import Scaling as Scaling
+from ._generators import SpaceShift as SpaceShift
+from ._generators import TimeShift as TimeShift
+from ._pdes import default_augmentation as default_augmentation
+from ._pdes import default_generators as default_generators
+from ._regrid import GridField1d as GridField1d
+from ._regrid import NotRegriddableError as NotRegriddableError
+from ._regrid import fourier_shift as fourier_shift
+from ._regrid import regrid as regrid
+from ._residual import relative_residual as relative_residual
