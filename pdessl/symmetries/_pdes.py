@@ -24,7 +24,9 @@ from ._generators import (
 PDES = ("ks", "kdv", "burgers", "ns")
 
 
-def default_generators(pde: str, **strengths: float) -> tuple[AbstractGenerator, ...]:
+def default_generators(
+    pde: str, **strengths: float | int
+) -> tuple[AbstractGenerator, ...]:
     """The generators of `pde` with default strengths; pass `name=value` (names as in
     `Augmentation.names`, e.g. `galilean_boost=0.2`, `space_shift_x=0.5`) to override,
     or 0 to disable (a zero-strength generator is dropped)."""
@@ -83,7 +85,11 @@ def default_generators(pde: str, **strengths: float) -> tuple[AbstractGenerator,
 
 
 def default_augmentation(
-    pde: str, *, trotter_order: int = 2, trotter_steps: int = 2, **strengths: float
+    pde: str,
+    *,
+    trotter_order: int = 2,
+    trotter_steps: int = 2,
+    **strengths: float | int,
 ) -> Augmentation:
     """`Augmentation` of `pde`'s generators (official default: Lie–Trotter order 2,
     2 steps)."""

@@ -43,18 +43,20 @@ class GridField1d(eqx.Module):
 
 
 def fourier_shift(u: Float[Array, "... x"], shift, length) -> Float[Array, "... x"]:
-    """$u(x - \\delta)$ for periodic rows of `u` (broadcast `shift` over leading axes)."""
+    r"""$u(x - \delta)$ for the periodic rows of `u`; `shift` broadcasts over the
+    leading axes (one shift per row for Galilean boosts)."""
     n = u.shape[-1]
-    k = 2 * jnp.pi * jnp.fft.rfftfreq(n, d=1.0) * n / length
-    phase = jnp.exp(-1j * k * jnp.asarray(shift)[..., None])
+    lead = u.ndim - 1
+    k = (2 * jnp.pi / length) * jnp.arange(n // 2 + 1).reshape((1,) * lead + (-1,))
+    shift = jnp.broadcast_to(jnp.asarray(shift, dtype=float), u.shape[:-1])[..., None]
+    phase = jnp.exp(-1j * k * shift)
     u_hat = jnp.fft.rfft(u, axis=-1)
     if n % 2 == 0:
-        # The Nyquist coefficient of a real row is real; shifting it by a non-integer
-        # number of cells would need an imaginary part. Keep its real projection.
-        u_hat = u_hat.at[..., -1].set(
-            u_hat[..., -1].real * jnp.cos(k[-1] * jnp.asarray(shift))
-        )
-        phase = phase.at[..., -1].set(1.0)
+        # The Nyquist coefficient of a real row is real and its shift is not
+        # representable on the grid; at grid points the shifted Nyquist wave is the
+        # wave times cos(k delta), so keep that real projection.
+        phase = phase.at[..., -1].set(jnp.cos(k[..., -1] * shift[..., 0]))
+        u_hat = u_hat.at[..., -1].set(u_hat[..., -1].real)
     return jnp.fft.irfft(u_hat * phase, n=n, axis=-1)
 
 
