@@ -65,8 +65,16 @@ def describe(path: str | Path, *, max_samples_checked: int | None = None) -> str
     return "\n".join(lines)
 
 
-def plot_samples(path: str | Path, out: str | Path, *, num_samples: int = 4) -> Path:
-    """Space-time images (x horizontal, t vertical) of the first samples."""
+def plot_samples(
+    path: str | Path,
+    out: str | Path,
+    *,
+    num_samples: int = 4,
+    compare: str | Path | None = None,
+) -> Path:
+    """Space-time images (x horizontal, t vertical) of the first samples; with
+    `compare`, a second row shows the same samples from another file (e.g. the
+    output of `pdessl augment`), on their own grids."""
     try:
         import matplotlib
 
@@ -76,37 +84,47 @@ def plot_samples(path: str | Path, out: str | Path, *, num_samples: int = 4) -> 
         raise ImportError(
             "pdessl plot needs matplotlib: pip install 'pdessl[plot]'"
         ) from None
-    path = check_readable(path)
-    with h5py.File(path, "r") as f:
-        n = min(num_samples, int(np.asarray(f.attrs["n_complete"]).ravel()[0]))
-        if n == 0:
-            raise ValueError(f"{path} holds no committed samples to plot.")
-        u = f[FIELD][:n]
-        extra = {k: f[k][:n] for k in ("t0", "dt", "dx", "nu", "L") if k in f}
-        pde = f.attrs["pde"]
-    if u.ndim != 3:
-        raise ValueError("plot shows 1-D fields (sample, time, x) only.")
-    fig, axes = plt.subplots(1, n, figsize=(3.2 * n, 3.4), squeeze=False)
-    for i, ax in enumerate(axes[0]):
-        nt, nx = u[i].shape
-        t0, dt, dx = extra["t0"][i], extra["dt"][i], extra["dx"][i]
-        im = ax.imshow(
-            u[i],
-            origin="lower",
-            aspect="auto",
-            cmap="RdBu_r",
-            extent=(0, nx * dx, t0, t0 + (nt - 1) * dt),
-        )
-        title = f"{pde} #{i}"
-        if "nu" in extra:
-            title += f", nu={extra['nu'][i]:.3g}"
-        ax.set_title(title, fontsize=9)
-        ax.set_xlabel("x")
-        if i == 0:
-            ax.set_ylabel("t")
-        fig.colorbar(im, ax=ax, fraction=0.046)
+    rows = [_read_samples(path, num_samples)]
+    if compare is not None:
+        rows.append(_read_samples(compare, num_samples))
+    n = min(len(r["u"]) for r in rows)
+    fig, axes = plt.subplots(
+        len(rows), n, figsize=(3.2 * n, 3.2 * len(rows)), squeeze=False
+    )
+    for r, row in enumerate(rows):
+        for i, ax in enumerate(axes[r]):
+            nt, nx = row["u"][i].shape
+            t0, dt, dx = row["t0"][i], row["dt"][i], row["dx"][i]
+            im = ax.imshow(
+                row["u"][i],
+                origin="lower",
+                aspect="auto",
+                cmap="RdBu_r",
+                extent=(0, nx * dx, t0, t0 + (nt - 1) * dt),
+            )
+            title = f"{row['label']} #{i}"
+            if "nu" in row:
+                title += f", nu={row['nu'][i]:.3g}"
+            ax.set_title(title, fontsize=8)
+            ax.set_xlabel("x")
+            if i == 0:
+                ax.set_ylabel("t")
+            fig.colorbar(im, ax=ax, fraction=0.046)
     fig.tight_layout()
     out = Path(out)
     fig.savefig(out, dpi=110)
     plt.close(fig)
     return out
+
+
+def _read_samples(path, num_samples: int) -> dict:
+    path = check_readable(path)
+    with h5py.File(path, "r") as f:
+        n = min(num_samples, int(np.asarray(f.attrs["n_complete"]).ravel()[0]))
+        if n == 0:
+            raise ValueError(f"{path} holds no committed samples to plot.")
+        if f[FIELD].ndim != 3:
+            raise ValueError("plot shows 1-D fields (sample, time, x) only.")
+        row = {k: f[k][:n] for k in (FIELD, "t0", "dt", "dx", "nu") if k in f}
+        row["label"] = f"{path.stem} ({f.attrs['pde']})"
+    return row

@@ -158,7 +158,10 @@ def _inspect(args: argparse.Namespace) -> int:
 def _plot(args: argparse.Namespace) -> int:
     from pdessl.datasets._inspect import plot_samples
 
-    print(f"wrote {plot_samples(args.file, args.out, num_samples=args.num_samples)}")
+    out = plot_samples(
+        args.file, args.out, num_samples=args.num_samples, compare=args.compare
+    )
+    print(f"wrote {out}")
     return 0
 
 
@@ -181,6 +184,45 @@ def _import(args: argparse.Namespace) -> int:
             args.src, args.out, split=args.split, dtype=args.dtype
         )
     print(f"wrote {out}")
+    return 0
+
+
+def _augment(args: argparse.Namespace) -> int:
+    from pdessl import symmetries
+    from pdessl.augment import augment_file
+    from pdessl.datasets import open_dataset
+
+    with open_dataset(args.src) as ds:
+        pde = str(ds.attrs["pde"])
+    strengths = {}
+    if args.strengths and not args.generators:
+        raise ValueError("--strengths needs --generators to say which is which.")
+    if args.generators:
+        if args.strengths and len(args.strengths) != len(args.generators):
+            raise ValueError("give one --strengths value per --generators name.")
+        known = (*symmetries.default_augmentation(pde).names, "time_shift")
+        unknown = set(args.generators) - set(known)
+        if unknown:
+            raise ValueError(
+                f"unknown generator(s) {sorted(unknown)} for {pde}; choose from "
+                f"{', '.join(known)}."
+            )
+        values = args.strengths or [None] * len(args.generators)
+        defaults = {
+            g.name + (f"_{g.axis}" if hasattr(g, "axis") else ""): g.strength
+            for g in symmetries.default_generators(pde)
+        }
+        for name in known:
+            strengths[name] = 0.0
+        for name, value in zip(args.generators, values, strict=True):
+            strengths[name] = value if value is not None else defaults.get(name, 1.0)
+    generators = symmetries.default_generators(pde, **strengths)
+    generators = tuple(g for g in generators if g.regriddable)
+    aug = symmetries.Augmentation(generators, trotter_order=1, trotter_steps=1)
+    out = augment_file(
+        args.src, args.out, aug, seed=args.seed, crop_time=args.crop_time
+    )
+    print(f"wrote {out} ({', '.join(aug.names)})")
     return 0
 
 
@@ -246,6 +288,11 @@ def build_parser() -> argparse.ArgumentParser:
     plo.add_argument("file")
     plo.add_argument("--out", required=True)
     plo.add_argument("--num-samples", type=int, default=4)
+    plo.add_argument(
+        "--compare",
+        default=None,
+        help="a second file (e.g. from pdessl augment) shown below",
+    )
     plo.set_defaults(func=_plot)
 
     imp = sub.add_parser("import", help="convert LPSDA or PDEArena files to our layout")
@@ -267,6 +314,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     imp.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     imp.set_defaults(func=_import)
+
+    aug = sub.add_parser(
+        "augment", help="apply random exact symmetries on the grid, same layout"
+    )
+    aug.add_argument("src")
+    aug.add_argument("--out", required=True)
+    aug.add_argument(
+        "--generators",
+        nargs="+",
+        default=None,
+        help="default: the PDE's regriddable generators",
+    )
+    aug.add_argument("--strengths", nargs="+", type=float, default=None)
+    aug.add_argument("--seed", type=int, default=0)
+    aug.add_argument(
+        "--crop-time",
+        type=int,
+        default=None,
+        help="frames kept per sample (needed with time_shift)",
+    )
+    aug.set_defaults(func=_augment)
     return parser
 
 

@@ -18,7 +18,7 @@ only controls how close the product is to the exponential of the summed generato
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Float, PRNGKeyArray
+from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
 from ._generators import AbstractGenerator, Point
 from ._regrid import GridField1d, NotRegriddableError, regrid
@@ -73,7 +73,7 @@ class Augmentation(eqx.Module):
             p = g(e * h / 2, p)
         return p
 
-    def apply(self, eps: Float[Array, " generators"], point: Point) -> Point:
+    def apply(self, eps: Float[ArrayLike, " generators"], point: Point) -> Point:
         """The Lie–Trotter product with strengths `eps` applied to every point."""
         eps = jnp.asarray(eps)
         if eps.shape != (len(self.generators),):
@@ -95,7 +95,7 @@ class Augmentation(eqx.Module):
 
     def apply_regridded(
         self,
-        eps: Float[Array, " generators"],
+        eps: Float[ArrayLike, " generators"],
         field: GridField1d,
         crop_time: int | None = None,
     ) -> GridField1d:

@@ -28,10 +28,10 @@ class GridField1d(eqx.Module):
     """A 1-D trajectory `u[i, j] = u(t0 + i dt, j dx)` on a periodic domain of
     length `nx * dx`."""
 
-    u: Float[Array, "time x"]
-    t0: Float[Array, ""]
-    dt: Float[Array, ""]
-    dx: Float[Array, ""]
+    u: Float[Array, "time x"] = eqx.field(converter=jnp.asarray)
+    t0: Float[Array, ""] = eqx.field(converter=jnp.asarray)
+    dt: Float[Array, ""] = eqx.field(converter=jnp.asarray)
+    dx: Float[Array, ""] = eqx.field(converter=jnp.asarray)
 
     @property
     def t(self) -> Float[Array, " time"]:
