@@ -1,5 +1,6 @@
 """Lie point symmetries of the PDEs, as exact augmentations."""
 
+from ._cole_hopf import heat_superposition as heat_superposition
 from ._compose import Augmentation as Augmentation
 from ._compose import coordinate_channels as coordinate_channels
 from ._compose import grid_points as grid_points
