@@ -20,4 +20,7 @@ from ._regrid import GridField1d as GridField1d
 from ._regrid import NotRegriddableError as NotRegriddableError
 from ._regrid import fourier_shift as fourier_shift
 from ._regrid import regrid as regrid
+from ._regrid2d import GridField2d as GridField2d
+from ._regrid2d import regrid2d as regrid2d
 from ._residual import relative_residual as relative_residual
+from ._residual import relative_residual_ns as relative_residual_ns
