@@ -15,6 +15,12 @@ from ._initial_conditions import sample_heat_cole_hopf as sample_heat_cole_hopf
 from ._initial_conditions import sample_sine_series as sample_sine_series
 from ._korteweg_de_vries import KortewegDeVries as KortewegDeVries
 from ._kuramoto_sivashinsky import KuramotoSivashinsky as KuramotoSivashinsky
+from ._navier_stokes import NavierStokes2d as NavierStokes2d
+from ._navier_stokes import NavierStokesSolution as NavierStokesSolution
+from ._navier_stokes import pressure as pressure
+from ._navier_stokes import sample_smoke as sample_smoke
+from ._navier_stokes import solve_navier_stokes as solve_navier_stokes
+from ._navier_stokes import velocity as velocity
 from ._pde_base import AbstractSemilinearPDE as AbstractSemilinearPDE
 from ._pde_base import convection as convection
 from ._solve import Adaptive as Adaptive
