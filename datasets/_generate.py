@@ -96,7 +96,16 @@ def identity_mismatch(a: dict, b: dict, keys=_IDENTITY_KEYS) -> list[str]:
     return [k for k in keys if a.get(k) != b.get(k)]
 
 
+def _fields(recipe: Recipe) -> tuple[str, ...]:
+    return (FIELD, "vx", "vy") if recipe.pde == "ns" else (FIELD,)
+
+
 def _per_sample_layout(recipe: Recipe) -> dict:
+    if recipe.pde == "ns":
+        layout = {"index": (np.int64, ())}
+        for name in ("t0", "dt", "dx", "dy", "T", *recipe.parameters):
+            layout[name] = (np.float64, ())
+        return layout
     modes = (recipe.initial_condition.num_modes,)
     layout = {
         "index": (np.int64, ()),
@@ -180,7 +189,8 @@ def generate(
             res, n_redrawn = solve_samples(
                 recipe, seed, split, indices, batch_size, storage_dtype=dtype
             )
-            batch = {FIELD: res["u"].astype(dtype), "index": indices}
+            batch = {f: res[f].astype(dtype) for f in _fields(recipe)}
+            batch["index"] = indices
             batch.update({k: res[k] for k in layout if k != "index"})
             journal.commit(done, batch, n_redrawn)
             redrawn += n_redrawn
@@ -215,6 +225,14 @@ def _check_same_generation(where, identity: dict, existing: dict) -> None:
     )
 
 
+def _solver_settings(recipe: Recipe) -> dict:
+    if recipe.steps_per_save is not None:
+        return dict(method="ETDRK4", steps_per_save=recipe.steps_per_save,
+                    num_contour_points=32, precision="float64")
+    return dict(method="Tsit5 + PID", rtol=recipe.rtol, atol=recipe.atol,
+                precision="float64")
+
+
 def _assemble(journal: Journal, out: Path, recipe, identity, layout, dtype) -> None:
     """Write the journal's samples into the HDF5 file (under a temporary name,
     renamed when closed), then drop the journal."""
@@ -222,9 +240,10 @@ def _assemble(journal: Journal, out: Path, recipe, identity, layout, dtype) -> N
     with DatasetWriter.create(
         tmp,
         time=recipe.keep_last,
-        space=(recipe.num_points,),
+        space=recipe.space_shape,
         per_sample=layout,
         dtype=dtype,
+        fields=_fields(recipe),
         attrs=dict(
             pde=recipe.pde,
             recipe=recipe.source,
@@ -232,14 +251,7 @@ def _assemble(journal: Journal, out: Path, recipe, identity, layout, dtype) -> N
             identity=json.dumps(identity),
             seed=identity["seed"],
             split=identity["split"],
-            solver=json.dumps(
-                dict(
-                    method="ETDRK4",
-                    steps_per_save=recipe.steps_per_save,
-                    num_contour_points=32,
-                    precision="float64",
-                )
-            ),
+            solver=json.dumps(_solver_settings(recipe)),
             versions=json.dumps(_versions()),
             description=recipe.description,
         ),

@@ -40,6 +40,9 @@ def describe(path: str | Path, *, max_samples_checked: int | None = None) -> str
                 continue
             if ds.shape[0] < n or name in ("time", "x", "y", "mode", "sample"):
                 continue
+            if ds.ndim >= 3:  # another field (vx, vy): reported with u's shape
+                lines.append(f"  {name}: field {ds.shape}, {ds.dtype}")
+                continue
             values = ds[:n]
             if values.size:
                 lines.append(

@@ -16,9 +16,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-PDE_NAMES = ("ks", "kdv", "burgers", "heat")
+PDE_NAMES = ("ks", "kdv", "burgers", "heat", "ns")
 # Physical parameters each PDE takes, by the name they carry in files.
-PDE_PARAMETERS = {"ks": (), "kdv": (), "burgers": ("nu",), "heat": ("nu",)}
+PDE_PARAMETERS = {
+    "ks": (),
+    "kdv": (),
+    "burgers": ("nu",),
+    "heat": ("nu",),
+    "ns": ("nu", "kappa", "buoyancy"),
+}
 
 
 class RecipeError(ValueError):
@@ -87,6 +93,13 @@ class SineSeriesIC:
 
 
 @dataclasses.dataclass(frozen=True)
+class SmokeIC:
+    """Smooth random smoke in [0, 1] (`pdessl.solvers.sample_smoke`), fluid at rest."""
+
+    correlation_length: float = 2.0
+
+
+@dataclasses.dataclass(frozen=True)
 class Recipe:
     """A parsed, validated recipe. `source` keeps the TOML text it came from."""
 
@@ -99,10 +112,21 @@ class Recipe:
     num_saves: int
     keep_last: int
     parameters: dict[str, Distribution]
-    initial_condition: SineSeriesIC
-    steps_per_save: int
+    initial_condition: SineSeriesIC | SmokeIC
+    steps_per_save: int | None
     splits: dict[str, int]
     source: str
+    # 2-D (Navier–Stokes) recipes: points and length along y; adaptive tolerances.
+    num_points_y: int | None = None
+    length_y: float | None = None
+    rtol: float | None = None
+    atol: float | None = None
+
+    @property
+    def space_shape(self) -> tuple[int, ...]:
+        if self.num_points_y is None:
+            return (self.num_points,)
+        return (self.num_points, self.num_points_y)
 
     def __hash__(self) -> int:
         # Dict fields make the generated hash fail; the source text and name determine
@@ -170,10 +194,27 @@ def parse_recipe(text: str, name: str) -> Recipe:
             f"unknown PDE {pde!r} in recipe {name!r}; known: {', '.join(PDE_NAMES)}."
         )
     grid = _take(top["grid"], "grid", {"num_points": True, "length": True})
-    num_points = _positive_int("grid.num_points", grid["num_points"])
+    num_points_y = length_y = None
+    if pde == "ns":
+        sizes, lengths = grid["num_points"], grid["length"]
+        if not (isinstance(sizes, list) and len(sizes) == 2):
+            raise RecipeError("grid.num_points must be [nx, ny] for a 2-D PDE.")
+        if not (isinstance(lengths, list) and len(lengths) == 2):
+            raise RecipeError("grid.length must be [Lx, Ly] for a 2-D PDE.")
+        num_points = _positive_int("grid.num_points[0]", sizes[0])
+        num_points_y = _positive_int("grid.num_points[1]", sizes[1])
+        length = Distribution.parse("grid.length[0]", lengths[0])
+        length_y = Distribution.parse("grid.length[1]", lengths[1])
+        if length.kind != "constant" or length_y.kind != "constant":
+            raise RecipeError("a 2-D grid's lengths must be numbers.")
+        length_y = length_y.low
+        if num_points_y < 4 or num_points_y % 2 or length_y <= 0:
+            raise RecipeError("need an even num_points[1] >= 4 and length[1] > 0.")
+    else:
+        num_points = _positive_int("grid.num_points", grid["num_points"])
+        length = Distribution.parse("grid.length", grid["length"])
     if num_points < 4 or num_points % 2:
         raise RecipeError(f"grid.num_points must be even and >= 4, got {num_points}.")
-    length = Distribution.parse("grid.length", grid["length"])
     if length.low <= 0:
         raise RecipeError("grid.length must be > 0.")
     time = _take(
@@ -198,8 +239,69 @@ def parse_recipe(text: str, name: str) -> Recipe:
     for k, dist in parameters.items():
         if dist.low <= 0:
             raise RecipeError(f"parameters.{k} must be > 0.")
+    if pde == "ns":
+        ic = _take(
+            top["initial_condition"],
+            "initial_condition",
+            {"kind": True, "correlation_length": False},
+        )
+        if ic["kind"] != "smoke":
+            raise RecipeError(
+                f"initial_condition.kind {ic['kind']!r} is not known for ns; use 'smoke'."
+            )
+        corr = ic.get("correlation_length", 2.0)
+        if not isinstance(corr, int | float) or corr <= 0:
+            raise RecipeError("initial_condition.correlation_length must be > 0.")
+        initial_condition = SmokeIC(float(corr))
+    else:
+        initial_condition = _sine_series_ic(top["initial_condition"])
+    solver = _take(
+        top["solver"], "solver", {"steps_per_save": False, "rtol": False, "atol": False}
+    )
+    rtol = atol = steps_per_save = None
+    if "steps_per_save" in solver:
+        if "rtol" in solver or "atol" in solver:
+            raise RecipeError(
+                "[solver] takes steps_per_save (fixed-step ETDRK4) or rtol/atol "
+                "(adaptive), not both."
+            )
+        steps_per_save = _positive_int(
+            "solver.steps_per_save", solver["steps_per_save"]
+        )
+    elif pde == "ns" and "rtol" in solver and "atol" in solver:
+        rtol, atol = float(solver["rtol"]), float(solver["atol"])
+        if not (0 < rtol < 1 and 0 < atol < 1):
+            raise RecipeError("solver.rtol and solver.atol must be in (0, 1).")
+    else:
+        raise RecipeError("[solver] needs steps_per_save (or, for ns, rtol and atol).")
+    splits = top["splits"]
+    if not isinstance(splits, dict) or not splits:
+        raise RecipeError("[splits] must map split names to sizes, e.g. train = 100.")
+    splits = {k: _positive_int(f"splits.{k}", v) for k, v in splits.items()}
+    return Recipe(
+        name=name,
+        description=top.get("description", ""),
+        pde=pde,
+        num_points=num_points,
+        length=length,
+        horizon=horizon,
+        num_saves=num_saves,
+        keep_last=keep_last,
+        parameters=parameters,
+        initial_condition=initial_condition,
+        steps_per_save=steps_per_save,
+        splits=splits,
+        source=text,
+        num_points_y=num_points_y,
+        length_y=length_y,
+        rtol=rtol,
+        atol=atol,
+    )
+
+
+def _sine_series_ic(table) -> SineSeriesIC:
     ic = _take(
-        top["initial_condition"],
+        table,
         "initial_condition",
         {
             "kind": True,
@@ -224,27 +326,7 @@ def parse_recipe(text: str, name: str) -> Recipe:
         raise RecipeError("need 0 < min_wavenumber < max_wavenumber (exclusive).")
     if initial_condition.max_amplitude <= 0 or initial_condition.num_modes < 1:
         raise RecipeError("need max_amplitude > 0 and num_modes >= 1.")
-    solver = _take(top["solver"], "solver", {"steps_per_save": True})
-    steps_per_save = _positive_int("solver.steps_per_save", solver["steps_per_save"])
-    splits = top["splits"]
-    if not isinstance(splits, dict) or not splits:
-        raise RecipeError("[splits] must map split names to sizes, e.g. train = 100.")
-    splits = {k: _positive_int(f"splits.{k}", v) for k, v in splits.items()}
-    return Recipe(
-        name=name,
-        description=top.get("description", ""),
-        pde=pde,
-        num_points=num_points,
-        length=length,
-        horizon=horizon,
-        num_saves=num_saves,
-        keep_last=keep_last,
-        parameters=parameters,
-        initial_condition=initial_condition,
-        steps_per_save=steps_per_save,
-        splits=splits,
-        source=text,
-    )
+    return initial_condition
 
 
 def shipped_recipes() -> list[str]:

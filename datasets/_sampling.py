@@ -7,6 +7,7 @@ failed solve is as reproducible as the first draw.
 
 import zlib
 
+import diffrax
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -46,6 +47,8 @@ def _make_pde(recipe: Recipe, params: dict[str, jax.Array]):
 
 
 def _draw_and_solve(recipe: Recipe, key: jax.Array) -> dict[str, jax.Array]:
+    if recipe.pde == "ns":
+        return _draw_and_solve_ns(recipe, key)
     k_len, k_hor, k_par, k_ic = jax.random.split(key, 4)
     length = recipe.length.sample(k_len)
     horizon = recipe.horizon.sample(k_hor)
@@ -85,6 +88,39 @@ def _draw_and_solve(recipe: Recipe, key: jax.Array) -> dict[str, jax.Array]:
         ic_amplitude=series.amplitudes,
         ic_wavenumber=series.wavenumbers,
         ic_phase=series.phases,
+    )
+
+
+def _stepping(recipe: Recipe):
+    if recipe.steps_per_save is not None:
+        return solvers.FixedStepETDRK4(recipe.steps_per_save)
+    return solvers.Adaptive(rtol=recipe.rtol, atol=recipe.atol, solver=diffrax.Tsit5())
+
+
+def _draw_and_solve_ns(recipe: Recipe, key: jax.Array) -> dict[str, jax.Array]:
+    k_hor, k_par, k_ic = jax.random.split(key, 3)
+    horizon = recipe.horizon.sample(k_hor)
+    par_keys = jax.random.split(k_par, len(recipe.parameters))
+    params = {
+        name: dist.sample(k)
+        for (name, dist), k in zip(recipe.parameters.items(), par_keys, strict=True)
+    }
+    grid = solvers.Grid2d(
+        (recipe.num_points, recipe.num_points_y),
+        jnp.stack([recipe.length.sample(k_hor), jnp.asarray(recipe.length_y)]),
+    )
+    smoke0 = solvers.sample_smoke(
+        k_ic, grid, correlation_length=recipe.initial_condition.correlation_length
+    )
+    ns = solvers.NavierStokes2d(params["nu"], params["kappa"], params["buoyancy"])
+    sol = solvers.solve_navier_stokes(
+        ns, grid, smoke0, horizon, recipe.num_saves,
+        discard_first=recipe.discard_first, stepping=_stepping(recipe),
+    )
+    return dict(
+        u=sol.smoke, vx=sol.vx, vy=sol.vy, status=sol.status, t0=sol.ts[0],
+        dt=horizon / (recipe.num_saves - 1), dx=grid.dx, dy=grid.dy, T=horizon,
+        **params,
     )
 
 

@@ -559,3 +559,39 @@ def test_slurm_job_array_through_submitits_local_executor(tmp_path):
         progress=False,
     )
     _same_files(merged, single)
+
+
+def test_ns_tiny_generation_layout_and_invariants(tmp_path):
+    recipe = datasets.load_recipe("ns-tiny")
+    out = tmp_path / "ns.h5"
+    datasets.generate(recipe, "train", out, num_samples=2, batch_size=2, progress=False)
+    ds = xr.open_dataset(out, engine="h5netcdf")
+    for name in ("u", "vx", "vy"):
+        assert ds[name].dims == ("sample", "time", "x", "y")
+        assert ds[name].shape == (2, 8, 32, 32)
+    for name in ("buoyancy", "dt", "dx", "dy", "t0", "nu", "kappa"):
+        assert ds[name].dims == ("sample",)
+    assert np.all((ds.buoyancy >= 0.2) & (ds.buoyancy <= 0.5))
+    np.testing.assert_allclose(ds.dx, 0.5)
+    np.testing.assert_allclose(ds.dt, 1.5)
+    # Smoke is conserved by the solver to round-off; float32 storage adds ~1e-7.
+    total = ds.u.values.astype(np.float64).sum(axis=(2, 3))
+    np.testing.assert_allclose(total, np.repeat(total[:, :1], 8, axis=1), rtol=1e-5)
+    # Divergence-free velocity (spectral divergence; float32 storage round-off).
+    k = 2 * np.pi * np.fft.fftfreq(32, d=0.5)
+    vx_hat, vy_hat = np.fft.fft2(ds.vx.values), np.fft.fft2(ds.vy.values)
+    div = np.fft.ifft2(1j * k[:, None] * vx_hat + 1j * k[None, :] * vy_hat).real
+    grad = np.fft.ifft2(1j * k[:, None] * vx_hat).real
+    assert np.abs(div).max() <= 1e-5 * np.abs(grad).max()
+
+
+def test_ns_recipe_errors():
+    text = (Path(datasets.__file__).parent / "recipes" / "ns-tiny.toml").read_text()
+    for edit, match in [
+        (('kind = "smoke"', 'kind = "sine_series"'), "use 'smoke'"),
+        (("num_points = [32, 32]", "num_points = 32"), r"\[nx, ny\]"),
+        (("rtol = 1e-6", "steps_per_save = 4\nrtol = 1e-6"), "not both"),
+    ]:
+        assert edit[0] in text
+        with pytest.raises(RecipeError, match=match):
+            datasets.parse_recipe(text.replace(*edit), "edited")
