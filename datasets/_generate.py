@@ -227,10 +227,15 @@ def _check_same_generation(where, identity: dict, existing: dict) -> None:
 
 def _solver_settings(recipe: Recipe) -> dict:
     if recipe.steps_per_save is not None:
-        return dict(method="ETDRK4", steps_per_save=recipe.steps_per_save,
-                    num_contour_points=32, precision="float64")
-    return dict(method="Tsit5 + PID", rtol=recipe.rtol, atol=recipe.atol,
-                precision="float64")
+        return dict(
+            method="ETDRK4",
+            steps_per_save=recipe.steps_per_save,
+            num_contour_points=32,
+            precision="float64",
+        )
+    return dict(
+        method="Tsit5 + PID", rtol=recipe.rtol, atol=recipe.atol, precision="float64"
+    )
 
 
 def _assemble(journal: Journal, out: Path, recipe, identity, layout, dtype) -> None:

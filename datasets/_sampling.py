@@ -114,12 +114,24 @@ def _draw_and_solve_ns(recipe: Recipe, key: jax.Array) -> dict[str, jax.Array]:
     )
     ns = solvers.NavierStokes2d(params["nu"], params["kappa"], params["buoyancy"])
     sol = solvers.solve_navier_stokes(
-        ns, grid, smoke0, horizon, recipe.num_saves,
-        discard_first=recipe.discard_first, stepping=_stepping(recipe),
+        ns,
+        grid,
+        smoke0,
+        horizon,
+        recipe.num_saves,
+        discard_first=recipe.discard_first,
+        stepping=_stepping(recipe),
     )
     return dict(
-        u=sol.smoke, vx=sol.vx, vy=sol.vy, status=sol.status, t0=sol.ts[0],
-        dt=horizon / (recipe.num_saves - 1), dx=grid.dx, dy=grid.dy, T=horizon,
+        u=sol.smoke,
+        vx=sol.vx,
+        vy=sol.vy,
+        status=sol.status,
+        t0=sol.ts[0],
+        dt=horizon / (recipe.num_saves - 1),
+        dx=grid.dx,
+        dy=grid.dy,
+        T=horizon,
         **params,
     )
 
