@@ -73,7 +73,7 @@ def test_collapse_is_penalised(rng):
 def test_bad_shapes():
     # Under the tests' runtime shape checking (jaxtyping) the mismatch is a TypeError
     # before our own ValueError; either names the shapes.
-    with pytest.raises((ValueError, TypeError), match="(one shape|dim)"):
+    with pytest.raises((ValueError, TypeError), match=r"(one shape|dim)"):
         vicreg_loss(jnp.zeros((4, 3)), jnp.zeros((4, 2)))
     with pytest.raises(ValueError, match="at least 2"):
         vicreg_loss(jnp.zeros((1, 3)), jnp.zeros((1, 3)))
