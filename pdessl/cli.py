@@ -28,6 +28,8 @@ def _simulate(args: argparse.Namespace) -> int:
 
     from pdessl import solvers
 
+    if args.num_samples < 1:
+        raise ValueError(f"--num-samples must be >= 1, got {args.num_samples}.")
     pde = _make_pde(args.pde, args.viscosity)
     grid = solvers.Grid1d(args.nx, args.length)
     keys = jax.random.split(jax.random.key(args.seed), args.num_samples)

@@ -14,7 +14,7 @@ class Burgers(AbstractSemilinearPDE):
     (see `cole_hopf_burgers`).
     """
 
-    viscosity: Float[Array, ""]
+    viscosity: Float[Array, "*batch"]  # a scalar, or one per sample for solve_batch
 
     def __init__(self, viscosity: ArrayLike = 0.01):
         self.viscosity = jnp.asarray(viscosity, dtype=float)

@@ -9,7 +9,7 @@ from ._validation import check_positive
 class Heat(AbstractSemilinearPDE):
     """Heat equation $u_t = \\nu u_{xx}$ (linear: the exponential integrator is exact)."""
 
-    viscosity: Float[Array, ""]
+    viscosity: Float[Array, "*batch"]
 
     def __init__(self, viscosity: ArrayLike = 0.01):
         self.viscosity = jnp.asarray(viscosity, dtype=float)

@@ -182,3 +182,49 @@ def test_fixed_step_takes_exactly_the_planned_steps(steps_per_save, num_saves):
     assert int(sol.status) == SolveStatus.SUCCESS
     assert int(sol.num_steps) == (num_saves - 1) * steps_per_save
     assert sol.u.shape == (num_saves - num_saves // 3, 16)
+
+
+def test_float32_stepping_is_not_flagged_as_a_step_size_mismatch():
+    # The ETDRK4 step-size check must use the dtype's round-off: in float32 (the
+    # PDESSL_NO_X64=1 opt-out) step times carry ~6e-8 relative error. Run in a fresh
+    # process, since x64 is a process-wide switch.
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import numpy as np, pdessl.solvers as S;"
+        "g = S.Grid1d(32, 22.0);"
+        "u0 = np.sin(2 * np.pi * np.asarray(g.x) / 22.0);"
+        "s = S.solve(S.KuramotoSivashinsky(), g, u0, 10.0, 11,"
+        " stepping=S.FixedStepETDRK4(8));"
+        "print(int(s.status), int(s.num_steps), s.u.dtype)"
+    )
+    env = dict(os.environ, PDESSL_NO_X64="1")
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert out == ["0", "80", "float32"]
+
+
+def test_odd_contour_point_counts_are_refused():
+    from pdessl.solvers import etdrk4_coefficients
+
+    with pytest.raises(ValueError, match="even"):
+        etdrk4_coefficients(jnp.array([1.0]), 1.0, 33)
+
+
+def test_single_solve_input_errors():
+    grid = Grid1d(16, 5.0)
+    with pytest.raises(ValueError, match="non-finite"):
+        solve(KuramotoSivashinsky(), grid, np.full(16, np.nan), 1.0, 3)
+    with pytest.raises(ValueError, match="solve_batch"):
+        solve(Burgers(np.array([0.1, 0.2])), grid, np.zeros(16), 1.0, 3)
+    with pytest.raises(ValueError, match="t1 must be a scalar"):
+        solve(KuramotoSivashinsky(), grid, np.zeros(16), np.ones(2), 3)
+    with pytest.raises(ValueError, match="one horizon per sample"):
+        solve_batch(KuramotoSivashinsky(), grid, np.zeros((2, 16)), np.ones(3), 3)
