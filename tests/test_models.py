@@ -1,0 +1,75 @@
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from pdessl.models import Projector, ResNet
+
+
+def _n_params(model):
+    # Trainable arrays only: BatchNorm's running statistics (initial values held in
+    # its StateIndex) are state, not parameters.
+    params = eqx.filter(
+        model, eqx.is_inexact_array, is_leaf=lambda x: isinstance(x, eqx.nn.StateIndex)
+    )
+    return sum(x.size for x in jax.tree.leaves(params))
+
+
+def test_resnet18_matches_torchvision_parameter_count():
+    # torchvision.models.resnet18: 11,689,512 parameters, of which the final fc
+    # (512 x 1000 + 1000) is 513,000: the backbone has 11,176,512. Same layers here.
+    model = ResNet(3, key=jax.random.key(0))
+    assert _n_params(model) == 11_176_512
+    assert model.out_dim == 512
+
+
+def _batched(model, state, x, inference=False):
+    if inference:
+        model = eqx.nn.inference_mode(model)
+    return jax.vmap(model, axis_name="batch", in_axes=(0, None), out_axes=(0, None))(
+        x, state
+    )
+
+
+def test_forward_shapes_and_batchnorm_state():
+    model, state = eqx.nn.make_with_state(ResNet)(
+        3, widths=(8, 16), depths=(1, 1), imagenet_stem=False, key=jax.random.key(0)
+    )
+    x = jax.random.normal(jax.random.key(1), (6, 3, 16, 32))
+    h, new_state = eqx.filter_jit(_batched)(model, state, x)
+    assert h.shape == (6, 16)
+    before = jax.tree.leaves(state)
+    after = jax.tree.leaves(new_state)
+    assert any(not np.allclose(a, b) for a, b in zip(before, after, strict=True))
+    # Inference mode: running statistics, so each sample's embedding does not depend
+    # on the rest of the batch.
+    h_all, _ = _batched(model, new_state, x, inference=True)
+    h_one, _ = _batched(model, new_state, x[2:3], inference=True)
+    np.testing.assert_allclose(h_all[2], h_one[0], rtol=1e-10, atol=1e-12)
+
+
+def test_group_norm_variant_has_no_batch_coupling():
+    model, state = eqx.nn.make_with_state(ResNet)(
+        5, widths=(8, 16), depths=(1, 1), group_norm=True, key=jax.random.key(0)
+    )
+    x = jax.random.normal(jax.random.key(2), (4, 5, 32, 32))
+    h_all, _ = _batched(model, state, x)
+    h_one, _ = _batched(model, state, x[1:2])
+    np.testing.assert_allclose(h_all[1], h_one[0], rtol=1e-10, atol=1e-12)
+
+
+def test_projector_layout():
+    proj, state = eqx.nn.make_with_state(Projector)(
+        16, (32, 32, 8), key=jax.random.key(0)
+    )
+    assert [lin.use_bias for lin in proj.linears] == [True, True, False]
+    z, _ = _batched(proj, state, jnp.ones((4, 16)))
+    assert z.shape == (4, 8)
+
+
+def test_bad_configuration():
+    with pytest.raises(ValueError, match="must match"):
+        ResNet(3, widths=(8, 16), depths=(1,), key=jax.random.key(0))
+    with pytest.raises(ValueError, match="in_channels"):
+        ResNet(0, key=jax.random.key(0))
