@@ -29,9 +29,9 @@ from ._solve import (
     Adaptive,
     FixedStepETDRK4,
     SolveStatus,
-    _adaptive,
-    _fixed_step,
     _save_fractions,
+    integrate,
+    status_code,
 )
 from ._terms import DiagonalLinearField, pack, unpack
 from ._validation import check_finite_field, check_nonnegative, check_positive
@@ -177,14 +177,7 @@ def solve_navier_stokes(
     nonlinear = BoussinesqNonlinear(ns, grid, t1)
     terms = diffrax.MultiTerm(diffrax.ODETerm(nonlinear), diffrax.ODETerm(linear))
     y0 = pack(jnp.stack([grid.to_spectral(omega0), grid.to_spectral(smoke0)]))
-    if isinstance(stepping, FixedStepETDRK4):
-        ys, result, num_steps = _fixed_step(
-            terms, y0, num_saves, discard_first, stepping
-        )
-    elif isinstance(stepping, Adaptive):
-        ys, result, num_steps = _adaptive(terms, y0, fractions, stepping)
-    else:
-        raise TypeError(f"unknown stepping {type(stepping).__name__}.")
+    ys, result, num_steps = integrate(terms, y0, fractions, discard_first, stepping)
 
     def frame(y):
         z = unpack(y)
@@ -198,15 +191,8 @@ def solve_navier_stokes(
         )
 
     smoke, vx, vy, vort, pres = jax.vmap(frame)(ys)
-    finite = jnp.all(jnp.isfinite(smoke)) & jnp.all(jnp.isfinite(vort))
-    status = jnp.where(
-        result == diffrax.RESULTS.successful,
-        jnp.where(finite, SolveStatus.SUCCESS, SolveStatus.NON_FINITE),
-        jnp.where(
-            result == diffrax.RESULTS.max_steps_reached,
-            SolveStatus.MAX_STEPS_REACHED,
-            SolveStatus.SOLVER_FAILED,
-        ),
+    status = status_code(
+        result, jnp.all(jnp.isfinite(smoke)) & jnp.all(jnp.isfinite(vort))
     )
     ok = status == SolveStatus.SUCCESS
     return NavierStokesSolution(

@@ -180,6 +180,32 @@ def _adaptive(terms, y0, fractions, stepping: Adaptive):
     return sol.ys, sol.result, sol.stats["num_steps"]
 
 
+def integrate(terms, y0, fractions, discard_first: int, stepping):
+    """Run `stepping` on `terms` from `y0` over normalised time [0, 1], saving at
+    `fractions` (the equispaced save grid without its first `discard_first`)."""
+    if isinstance(stepping, FixedStepETDRK4):
+        num_saves = len(fractions) + discard_first
+        return _fixed_step(terms, y0, num_saves, discard_first, stepping)
+    if isinstance(stepping, Adaptive):
+        return _adaptive(terms, y0, fractions, stepping)
+    raise TypeError(
+        f"stepping must be FixedStepETDRK4 or Adaptive, got {type(stepping).__name__}."
+    )
+
+
+def status_code(result, finite) -> Array:
+    """`SolveStatus` from Diffrax's result and whether the saved states are finite."""
+    return jnp.where(
+        result == diffrax.RESULTS.successful,
+        jnp.where(finite, SolveStatus.SUCCESS, SolveStatus.NON_FINITE),
+        jnp.where(
+            result == diffrax.RESULTS.max_steps_reached,
+            SolveStatus.MAX_STEPS_REACHED,
+            SolveStatus.SOLVER_FAILED,
+        ),
+    )
+
+
 def solve(
     pde: AbstractSemilinearPDE,
     grid: Grid1d,
@@ -228,29 +254,10 @@ def solve(
     terms = semilinear_terms(pde, grid, time_scale=t1)
     y0 = pack(grid.to_spectral(u0))
 
-    if isinstance(stepping, FixedStepETDRK4):
-        ys, result, num_steps = _fixed_step(
-            terms, y0, num_saves, discard_first, stepping
-        )
-    elif isinstance(stepping, Adaptive):
-        ys, result, num_steps = _adaptive(terms, y0, fractions, stepping)
-    else:
-        raise TypeError(
-            "stepping must be FixedStepETDRK4 or Adaptive, got "
-            f"{type(stepping).__name__}."
-        )
+    ys, result, num_steps = integrate(terms, y0, fractions, discard_first, stepping)
 
     u = jax.vmap(lambda y: grid.to_physical(unpack(y)))(ys)
-    finite = jnp.all(jnp.isfinite(u))
-    status = jnp.where(
-        result == diffrax.RESULTS.successful,
-        jnp.where(finite, SolveStatus.SUCCESS, SolveStatus.NON_FINITE),
-        jnp.where(
-            result == diffrax.RESULTS.max_steps_reached,
-            SolveStatus.MAX_STEPS_REACHED,
-            SolveStatus.SOLVER_FAILED,
-        ),
-    )
+    status = status_code(result, jnp.all(jnp.isfinite(u)))
     u = jnp.where(status == SolveStatus.SUCCESS, u, jnp.nan)
     return Solution(
         ts=t1 * jnp.asarray(fractions),
