@@ -36,7 +36,7 @@ def test_forward_shapes_and_batchnorm_state():
     model, state = eqx.nn.make_with_state(ResNet)(
         3, widths=(8, 16), depths=(1, 1), imagenet_stem=False, key=jax.random.key(0)
     )
-    x = jax.random.normal(jax.random.key(1), (6, 3, 16, 32))
+    x = jax.random.normal(jax.random.key(1), (6, 3, 16, 32), dtype=jnp.float32)
     h, new_state = eqx.filter_jit(_batched)(model, state, x)
     assert h.shape == (6, 16)
     before = jax.tree.leaves(state)
@@ -46,17 +46,19 @@ def test_forward_shapes_and_batchnorm_state():
     # on the rest of the batch.
     h_all, _ = _batched(model, new_state, x, inference=True)
     h_one, _ = _batched(model, new_state, x[2:3], inference=True)
-    np.testing.assert_allclose(h_all[2], h_one[0], rtol=1e-10, atol=1e-12)
+    # float32 network: batch-of-one vs batch changes only the summation order.
+    np.testing.assert_allclose(h_all[2], h_one[0], rtol=1e-5, atol=1e-6)
 
 
 def test_group_norm_variant_has_no_batch_coupling():
     model, state = eqx.nn.make_with_state(ResNet)(
         5, widths=(8, 16), depths=(1, 1), group_norm=True, key=jax.random.key(0)
     )
-    x = jax.random.normal(jax.random.key(2), (4, 5, 32, 32))
+    x = jax.random.normal(jax.random.key(2), (4, 5, 32, 32), dtype=jnp.float32)
     h_all, _ = _batched(model, state, x)
     h_one, _ = _batched(model, state, x[1:2])
-    np.testing.assert_allclose(h_all[1], h_one[0], rtol=1e-10, atol=1e-12)
+    # float32 network: batch-of-one vs batch changes only the summation order.
+    np.testing.assert_allclose(h_all[1], h_one[0], rtol=1e-5, atol=1e-6)
 
 
 def test_projector_layout():
@@ -64,7 +66,8 @@ def test_projector_layout():
         16, (32, 32, 8), key=jax.random.key(0)
     )
     assert [lin.use_bias for lin in proj.linears] == [True, True, False]
-    z, _ = _batched(proj, state, jnp.ones((4, 16)))
+    z, _ = _batched(proj, state, jnp.ones((4, 16), jnp.float32))
+    assert z.dtype == jnp.float32
     assert z.shape == (4, 8)
 
 

@@ -17,10 +17,12 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
 
-def _norm(channels: int, group_norm: bool):
+def _norm(channels: int, group_norm: bool, dtype):
     if group_norm:
-        return eqx.nn.GroupNorm(min(32, channels), channels)
-    return eqx.nn.BatchNorm(channels, axis_name="batch", momentum=0.9, mode="batch")
+        return eqx.nn.GroupNorm(min(32, channels), channels, dtype=dtype)
+    return eqx.nn.BatchNorm(
+        channels, axis_name="batch", momentum=0.9, mode="batch", dtype=dtype
+    )
 
 
 def _apply_norm(norm, x, state):
@@ -40,18 +42,29 @@ class BasicBlock(eqx.Module):
     norm_shortcut: eqx.Module | None
 
     def __init__(
-        self, cin: int, cout: int, stride: int, group_norm: bool, *, key: PRNGKeyArray
+        self,
+        cin: int,
+        cout: int,
+        stride: int,
+        group_norm: bool,
+        *,
+        dtype=jnp.float32,
+        key: PRNGKeyArray,
     ):
         k1, k2, k3 = jax.random.split(key, 3)
         self.conv1 = eqx.nn.Conv2d(
-            cin, cout, 3, stride, padding=1, use_bias=False, key=k1
+            cin, cout, 3, stride, padding=1, use_bias=False, dtype=dtype, key=k1
         )
-        self.norm1 = _norm(cout, group_norm)
-        self.conv2 = eqx.nn.Conv2d(cout, cout, 3, 1, padding=1, use_bias=False, key=k2)
-        self.norm2 = _norm(cout, group_norm)
+        self.norm1 = _norm(cout, group_norm, dtype)
+        self.conv2 = eqx.nn.Conv2d(
+            cout, cout, 3, 1, padding=1, use_bias=False, dtype=dtype, key=k2
+        )
+        self.norm2 = _norm(cout, group_norm, dtype)
         if stride != 1 or cin != cout:
-            self.shortcut = eqx.nn.Conv2d(cin, cout, 1, stride, use_bias=False, key=k3)
-            self.norm_shortcut = _norm(cout, group_norm)
+            self.shortcut = eqx.nn.Conv2d(
+                cin, cout, 1, stride, use_bias=False, dtype=dtype, key=k3
+            )
+            self.norm_shortcut = _norm(cout, group_norm, dtype)
         else:
             self.shortcut = self.norm_shortcut = None
 
@@ -75,6 +88,8 @@ class ResNet(eqx.Module):
     - `imagenet_stem`: torchvision's 7x7/2 convolution + 3x3/2 max-pool (the paper's
       encoder); otherwise a 3x3/1 convolution for small crops.
     - `group_norm`: GroupNorm instead of BatchNorm.
+    - `dtype`: parameter dtype, float32 by default (pdessl turns on float64 for the
+      solvers; networks train in float32).
     """
 
     stem: eqx.nn.Conv2d
@@ -90,6 +105,7 @@ class ResNet(eqx.Module):
         depths: tuple[int, ...] = (2, 2, 2, 2),
         imagenet_stem: bool = True,
         group_norm: bool = False,
+        dtype=jnp.float32,
         key: PRNGKeyArray,
     ):
         if len(widths) != len(depths) or not widths:
@@ -99,19 +115,35 @@ class ResNet(eqx.Module):
         keys = jax.random.split(key, 1 + sum(depths))
         if imagenet_stem:
             self.stem = eqx.nn.Conv2d(
-                in_channels, widths[0], 7, 2, padding=3, use_bias=False, key=keys[0]
+                in_channels,
+                widths[0],
+                7,
+                2,
+                padding=3,
+                use_bias=False,
+                dtype=dtype,
+                key=keys[0],
             )
         else:
             self.stem = eqx.nn.Conv2d(
-                in_channels, widths[0], 3, 1, padding=1, use_bias=False, key=keys[0]
+                in_channels,
+                widths[0],
+                3,
+                1,
+                padding=1,
+                use_bias=False,
+                dtype=dtype,
+                key=keys[0],
             )
-        self.stem_norm = _norm(widths[0], group_norm)
+        self.stem_norm = _norm(widths[0], group_norm, dtype)
         self.imagenet_stem = imagenet_stem
         blocks, cin, k = [], widths[0], 1
         for stage, (width, depth) in enumerate(zip(widths, depths, strict=True)):
             for b in range(depth):
                 stride = 2 if (b == 0 and stage > 0) else 1
-                blocks.append(BasicBlock(cin, width, stride, group_norm, key=keys[k]))
+                blocks.append(
+                    BasicBlock(cin, width, stride, group_norm, dtype=dtype, key=keys[k])
+                )
                 cin, k = width, k + 1
         self.blocks = tuple(blocks)
 
@@ -139,16 +171,23 @@ class Projector(eqx.Module):
     norms: tuple[eqx.nn.BatchNorm, ...]
 
     def __init__(
-        self, in_dim: int, dims: tuple[int, ...] = (512, 512, 512), *, key: PRNGKeyArray
+        self,
+        in_dim: int,
+        dims: tuple[int, ...] = (512, 512, 512),
+        *,
+        dtype=jnp.float32,
+        key: PRNGKeyArray,
     ):
         keys = jax.random.split(key, len(dims))
         sizes = (in_dim, *dims)
         self.linears = tuple(
-            eqx.nn.Linear(a, b, use_bias=(i < len(dims) - 1), key=keys[i])
+            eqx.nn.Linear(a, b, use_bias=(i < len(dims) - 1), dtype=dtype, key=keys[i])
             for i, (a, b) in enumerate(itertools.pairwise(sizes))
         )
         self.norms = tuple(
-            eqx.nn.BatchNorm(d, axis_name="batch", momentum=0.9, mode="batch")
+            eqx.nn.BatchNorm(
+                d, axis_name="batch", momentum=0.9, mode="batch", dtype=dtype
+            )
             for d in dims[:-1]
         )
 
