@@ -228,6 +228,18 @@ def _augment(args: argparse.Namespace) -> int:
     return 0
 
 
+def _pretrain(args: argparse.Namespace) -> int:
+    from pdessl.training import load_config, pretrain
+
+    config = load_config(args.config, steps=args.steps, seed=args.seed)
+    metrics = pretrain(config, args.workdir, data=args.data)
+    print(
+        f"done: loss {metrics.get('loss', float('nan')):.4f}; encoder at "
+        f"{args.workdir}/encoder.eqx, metrics in {args.workdir}/metrics.jsonl"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pdessl", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -337,6 +349,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="frames kept per sample (needed with time_shift)",
     )
     aug.set_defaults(func=_augment)
+
+    pre = sub.add_parser("pretrain", help="VICReg pretraining with Lie symmetry views")
+    pre.add_argument("config", help="a preset (tiny) or a TOML file")
+    pre.add_argument("--workdir", required=True)
+    pre.add_argument(
+        "--data",
+        default=None,
+        help="training file (default: generate the config's data_recipe)",
+    )
+    pre.add_argument("--steps", type=int, default=None)
+    pre.add_argument("--seed", type=int, default=None)
+    pre.set_defaults(func=_pretrain)
     return parser
 
 

@@ -1,6 +1,10 @@
-"""VICReg pretraining (first slice: the jitted step; the loop, checkpoints and
-multi-host sharding come next)."""
+"""VICReg pretraining: the jitted step, the loop with checkpoints, encoder export."""
 
+from ._config import PretrainConfig as PretrainConfig
+from ._config import load_config as load_config
+from ._export import export_encoder as export_encoder
+from ._export import load_encoder as load_encoder
+from ._pretrain import pretrain as pretrain
 from ._step import ChannelScales as ChannelScales
 from ._step import SSLModel as SSLModel
 from ._step import make_view as make_view

@@ -10,7 +10,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import optax
-from jaxtyping import Array, Float, PRNGKeyArray
+from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
 from pdessl.models import Projector, ResNet
 from pdessl.symmetries import Augmentation, grid_points
@@ -34,7 +34,7 @@ class ChannelScales(eqx.Module):
 def make_view(
     aug: Augmentation,
     key: PRNGKeyArray,
-    u: Float[Array, "time x"],
+    u: Float[ArrayLike, "time x"],
     t0,
     dt,
     dx,
@@ -42,7 +42,7 @@ def make_view(
     scales: ChannelScales,
 ) -> Float[Array, "3 time x"]:
     """One augmented view of one crop as float32 channels (t, x, u)."""
-    points = aug.apply(aug.sample(key), grid_points(u, t0, dt, dx, length))
+    points = aug.apply(aug.sample(key), grid_points(jnp.asarray(u), t0, dt, dx, length))
     t = (points["t"] - jnp.mean(points["t"])) / scales.t
     x = (points["x"] - jnp.mean(points["x"])) / scales.x
     return jnp.stack([t, x, points["u"] / scales.u]).astype(jnp.float32)

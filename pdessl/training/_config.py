@@ -1,0 +1,83 @@
+"""Typed pretraining configuration, read from TOML (a shipped preset or a path) with
+overrides; unknown keys are errors."""
+
+import dataclasses
+import tomllib
+from importlib import resources
+from pathlib import Path
+
+
+@dataclasses.dataclass(frozen=True)
+class PretrainConfig:
+    data_recipe: str = "burgers-tiny"  # generated into the workdir when no data given
+    pde: str = "burgers"
+    steps: int = 60
+    batch_size: int = 16
+    crop_time: int = 16
+    crop_space: int = 32
+    widths: tuple[int, ...] = (16, 32)
+    depths: tuple[int, ...] = (1, 1)
+    imagenet_stem: bool = False
+    group_norm: bool = False
+    projector: tuple[int, ...] = (64, 64, 64)
+    learning_rate: float = 3e-3
+    weight_decay: float = 1e-6
+    warmup_steps: int = 5
+    sim_coeff: float = 25.0
+    std_coeff: float = 25.0
+    cov_coeff: float = 1.0
+    trotter_order: int = 2
+    trotter_steps: int = 2
+    seed: int = 0
+    log_every: int = 10
+    checkpoint_every: int = 20
+    keep_checkpoints: int = 2
+
+    def __post_init__(self):
+        for name in (
+            "steps",
+            "batch_size",
+            "crop_time",
+            "crop_space",
+            "log_every",
+            "checkpoint_every",
+            "keep_checkpoints",
+        ):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}.")
+        if self.batch_size < 2:
+            raise ValueError("batch_size must be >= 2 (VICReg batch statistics).")
+        if len(self.widths) != len(self.depths):
+            raise ValueError("widths and depths must have the same length.")
+
+
+def presets() -> list[str]:
+    folder = resources.files("pdessl.training") / "presets"
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
+
+
+def load_config(name_or_path: str | Path, **overrides) -> PretrainConfig:
+    """A shipped preset (`tiny`) or a TOML file, with keyword overrides."""
+    name = str(name_or_path)
+    if name in presets():
+        text = (
+            resources.files("pdessl.training") / "presets" / f"{name}.toml"
+        ).read_text()
+    elif Path(name).is_file():
+        text = Path(name).read_text()
+    else:
+        raise ValueError(
+            f"unknown config {name!r}: not a preset ({', '.join(presets())}) nor a file."
+        )
+    data = tomllib.loads(text)
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    fields = {f.name: f for f in dataclasses.fields(PretrainConfig)}
+    unknown = set(data) - set(fields)
+    if unknown:
+        raise ValueError(
+            f"unknown config key(s) {sorted(unknown)}; known: {sorted(fields)}."
+        )
+    for k, v in data.items():
+        if isinstance(v, list):
+            data[k] = tuple(v)
+    return PretrainConfig(**data)

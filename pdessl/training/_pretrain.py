@@ -1,0 +1,204 @@
+"""The pretraining loop: data, model, optimiser, on-device augmented views, JSONL
+metrics, orbax checkpoints with automatic resume, NaN guard, encoder export.
+
+Single process for now (multi-device/multi-host sharding is the next step).
+"""
+
+import dataclasses
+import json
+import math
+import time
+from pathlib import Path
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from pdessl import datasets, symmetries
+from pdessl.models import Projector, ResNet
+
+from ._config import PretrainConfig
+from ._export import export_encoder
+from ._step import ChannelScales, SSLModel, train_step
+
+
+def _decay_mask(params):
+    # Weight decay on weight matrices and kernels only, not on biases or norm scales.
+    return jax.tree.map(lambda a: a.ndim >= 2, params)
+
+
+def build(config: PretrainConfig, in_channels: int = 3):
+    k1, k2 = jax.random.split(jax.random.key(config.seed))
+    (encoder, projector), state = eqx.nn.make_with_state(
+        lambda: (
+            ResNet(
+                in_channels,
+                widths=config.widths,
+                depths=config.depths,
+                imagenet_stem=config.imagenet_stem,
+                group_norm=config.group_norm,
+                key=k1,
+            ),
+            Projector(config.widths[-1], config.projector, key=k2),
+        )
+    )()
+    model = SSLModel(encoder, projector)
+    schedule = optax.warmup_cosine_decay_schedule(
+        0.0, config.learning_rate, min(config.warmup_steps, config.steps), config.steps
+    )
+    optimizer = optax.adamw(
+        schedule, weight_decay=config.weight_decay, mask=_decay_mask
+    )
+    opt_state = optimizer.init(eqx.filter(model, eqx.is_inexact_array))
+    return model, state, optimizer, opt_state, schedule
+
+
+def _scales(ds, config) -> ChannelScales:
+    return ChannelScales(
+        t=float(np.mean(ds.dt.values)) * config.crop_time,
+        x=float(np.mean(ds.dx.values)) * config.crop_space,
+        u=float(np.std(ds.u.values)) or 1.0,
+    )
+
+
+def _batches(loader, start_step):
+    """Batches from step `start_step` on: epoch = step // len, index = step % len."""
+    per_epoch = len(loader)
+    epoch, skip = divmod(start_step, per_epoch)
+    while True:
+        for i, batch in enumerate(loader.epoch(epoch)):
+            if i >= skip:
+                yield batch
+        epoch, skip = epoch + 1, 0
+
+
+def pretrain(
+    config: PretrainConfig,
+    workdir: str | Path,
+    *,
+    data: str | Path | None = None,
+    progress=print,
+) -> dict:
+    """Run (or resume) pretraining in `workdir`. Without `data`, generates the
+    `data_recipe` training split there first. Returns the last metrics."""
+    import orbax.checkpoint as ocp
+
+    workdir = Path(workdir).resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    if data is None:
+        data = workdir / "data" / f"{config.data_recipe}-train.h5"
+        if not data.exists():
+            datasets.generate(
+                datasets.load_recipe(config.data_recipe), "train", data, progress=False
+            )
+    ds = datasets.open_dataset(data)
+    loader = datasets.CropLoader(
+        ds,
+        batch_size=config.batch_size,
+        crop_time=config.crop_time,
+        crop_space=config.crop_space,
+        seed=config.seed,
+        variables=("L",),
+    )
+    scales = _scales(ds, config)
+    aug = symmetries.Augmentation(
+        tuple(
+            g
+            for g in symmetries.default_generators(config.pde)
+            if g.name != "projective"
+        ),
+        config.trotter_order,
+        config.trotter_steps,
+    )
+    model, state, optimizer, opt_state, schedule = build(config)
+    static = (
+        aug,
+        optimizer,
+        scales,
+        (config.sim_coeff, config.std_coeff, config.cov_coeff),
+    )
+
+    manager = ocp.CheckpointManager(
+        workdir / "checkpoints",
+        options=ocp.CheckpointManagerOptions(max_to_keep=config.keep_checkpoints),
+    )
+    arrays, treedef = jax.tree.flatten(
+        eqx.filter((model, state, opt_state), eqx.is_array)
+    )
+    skeleton = eqx.filter((model, state, opt_state), eqx.is_array, inverse=True)
+    start = 0
+    if manager.latest_step() is not None:
+        start = manager.latest_step()
+        abstract = {
+            str(i): jax.ShapeDtypeStruct(a.shape, a.dtype) for i, a in enumerate(arrays)
+        }
+        restored = manager.restore(
+            start,
+            args=ocp.args.Composite(
+                arrays=ocp.args.StandardRestore(abstract),
+                meta=ocp.args.JsonRestore(),
+            ),
+        )
+        if restored["meta"]["config"] != json.loads(
+            json.dumps(dataclasses.asdict(config))
+        ):
+            raise ValueError(
+                f"{workdir} holds a run with another configuration; use a new --workdir."
+            )
+        arrays = [restored["arrays"][str(i)] for i in range(len(arrays))]
+        model, state, opt_state = eqx.combine(
+            jax.tree.unflatten(treedef, arrays), skeleton
+        )
+        progress(f"resumed from step {start}")
+
+    key = jax.random.key(config.seed + 1)
+    metrics_path = workdir / "metrics.jsonl"
+    if start == 0 and metrics_path.exists():
+        metrics_path.unlink()
+    last_logged, window_start, tick = start, start, time.perf_counter()
+    metrics = {}
+    batches = _batches(loader, start)
+    for step in range(start, config.steps):
+        batch = {k: jnp.asarray(v) for k, v in next(batches).items()}
+        model, state, opt_state, m = train_step(
+            (static, batch, key, step), model, state, opt_state
+        )
+        if (step + 1) % config.log_every == 0 or step + 1 == config.steps:
+            metrics = {k: float(v) for k, v in m.items()}
+            if not all(math.isfinite(v) for v in metrics.values()):
+                raise FloatingPointError(
+                    f"non-finite loss or metrics between steps {last_logged} and "
+                    f"{step + 1}: {metrics}. Lower the learning rate or check the data."
+                )
+            elapsed = time.perf_counter() - tick
+            metrics.update(
+                step=step + 1,
+                lr=float(schedule(step)),
+                samples_per_s=(step + 1 - window_start) * config.batch_size / elapsed,
+            )
+            with open(metrics_path, "a") as f:
+                f.write(json.dumps(metrics) + "\n")
+            progress(
+                f"step {step + 1}: loss {metrics['loss']:.4f}, "
+                f"repr std {metrics['repr_std']:.3f}"
+            )
+            last_logged, window_start, tick = step + 1, step + 1, time.perf_counter()
+        if (step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps:
+            arrays = jax.tree.leaves(
+                eqx.filter((model, state, opt_state), eqx.is_array)
+            )
+            manager.save(
+                step + 1,
+                args=ocp.args.Composite(
+                    arrays=ocp.args.StandardSave(
+                        {str(i): a for i, a in enumerate(arrays)}
+                    ),
+                    meta=ocp.args.JsonSave({"config": dataclasses.asdict(config)}),
+                ),
+            )
+    manager.wait_until_finished()
+    manager.close()
+    export_encoder(workdir / "encoder.eqx", model.encoder, state, config, scales)
+    return metrics
