@@ -1,7 +1,8 @@
 """The pretraining loop: data, model, optimiser, on-device augmented views, JSONL
 metrics, orbax checkpoints with automatic resume, NaN guard, encoder export.
 
-Single process for now (multi-device/multi-host sharding is the next step).
+Data-parallel over the local devices of one process (`NamedSharding` on a `data`
+mesh axis); multi-host (`jax.distributed`) is the next step.
 """
 
 import dataclasses
@@ -12,7 +13,6 @@ from pathlib import Path
 
 import equinox as eqx
 import jax
-import jax.numpy as jnp
 import numpy as np
 import optax
 
@@ -46,7 +46,10 @@ def build(config: PretrainConfig, in_channels: int = 3):
     )()
     model = SSLModel(encoder, projector)
     schedule = optax.warmup_cosine_decay_schedule(
-        0.0, config.learning_rate, min(config.warmup_steps, config.steps), config.steps
+        0.0,
+        config.learning_rate,
+        min(config.warmup_steps, config.steps - 1),
+        config.steps,
     )
     optimizer = optax.adamw(
         schedule, weight_decay=config.weight_decay, mask=_decay_mask
@@ -61,6 +64,21 @@ def _scales(ds, config) -> ChannelScales:
         x=float(np.mean(ds.dx.values)) * config.crop_space,
         u=float(np.std(ds.u.values)) or 1.0,
     )
+
+
+def _data_parallel(batch_size: int):
+    """Place batches split along a `data` mesh axis over the local devices (the
+    largest device count dividing the batch). The jitted step then runs SPMD: XLA
+    all-reduces gradients and the batch statistics (BatchNorm, VICReg) are global."""
+    devices = jax.devices()
+    n = max(d for d in range(1, len(devices) + 1) if batch_size % d == 0)
+    mesh = jax.sharding.Mesh(np.array(devices[:n]), ("data",))
+    sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("data"))
+
+    def put(batch):
+        return {k: jax.device_put(np.asarray(v), sharding) for k, v in batch.items()}
+
+    return put
 
 
 def _batches(loader, start_step):
@@ -160,8 +178,9 @@ def pretrain(
     last_logged, window_start, tick = start, start, time.perf_counter()
     metrics = {}
     batches = _batches(loader, start)
+    put = _data_parallel(config.batch_size)
     for step in range(start, config.steps):
-        batch = {k: jnp.asarray(v) for k, v in next(batches).items()}
+        batch = put(next(batches))
         model, state, opt_state, m = train_step(
             (static, batch, key, step), model, state, opt_state
         )
