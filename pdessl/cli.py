@@ -229,6 +229,21 @@ def _augment(args: argparse.Namespace) -> int:
 
 
 def _pretrain(args: argparse.Namespace) -> int:
+    import jax
+
+    if args.num_processes > 1 or args.coordinator:
+        # Multi-process data parallelism; under SLURM (srun) initialize() with no
+        # arguments finds everything itself.
+        jax.distributed.initialize(
+            coordinator_address=args.coordinator,
+            num_processes=args.num_processes,
+            process_id=args.process_id,
+        )
+    elif (
+        "SLURM_NTASKS" in __import__("os").environ
+        and int(__import__("os").environ["SLURM_NTASKS"]) > 1
+    ):
+        jax.distributed.initialize()
     from pdessl.training import load_config, pretrain
 
     config = load_config(args.config, steps=args.steps, seed=args.seed)
@@ -360,6 +375,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     pre.add_argument("--steps", type=int, default=None)
     pre.add_argument("--seed", type=int, default=None)
+    pre.add_argument("--coordinator", default=None, help="host:port of process 0")
+    pre.add_argument("--num-processes", type=int, default=1)
+    pre.add_argument("--process-id", type=int, default=None)
     pre.set_defaults(func=_pretrain)
     return parser
 

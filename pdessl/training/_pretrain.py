@@ -66,19 +66,37 @@ def _scales(ds, config) -> ChannelScales:
     )
 
 
-def _data_parallel(batch_size: int):
-    """Place batches split along a `data` mesh axis over the local devices (the
-    largest device count dividing the batch). The jitted step then runs SPMD: XLA
-    all-reduces gradients and the batch statistics (BatchNorm, VICReg) are global."""
+def _data_parallel(local_batch: int):
+    """A `data` mesh axis over all devices of all processes. Each process holds its
+    slice of the global batch; `make_array_from_process_local_data` assembles the
+    global array, and the jitted step runs SPMD (XLA all-reduces the gradients; the
+    BatchNorm and VICReg statistics are over the global batch). Parameters are
+    replicated."""
     devices = jax.devices()
-    n = max(d for d in range(1, len(devices) + 1) if batch_size % d == 0)
-    mesh = jax.sharding.Mesh(np.array(devices[:n]), ("data",))
+    if local_batch % jax.local_device_count():
+        raise ValueError(
+            f"the per-process batch ({local_batch}) must divide among the "
+            f"{jax.local_device_count()} local devices."
+        )
+    mesh = jax.sharding.Mesh(np.array(devices), ("data",))
     sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("data"))
+    replicated = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec())
 
     def put(batch):
-        return {k: jax.device_put(np.asarray(v), sharding) for k, v in batch.items()}
+        return {
+            k: jax.make_array_from_process_local_data(sharding, np.asarray(v))
+            for k, v in batch.items()
+        }
 
-    return put
+    def replicate(tree):
+        def one(a):
+            a = np.asarray(a)
+            return jax.make_array_from_callback(a.shape, replicated, lambda idx: a[idx])
+
+        arrays, rest = eqx.partition(tree, eqx.is_array)
+        return eqx.combine(jax.tree.map(one, arrays), rest)
+
+    return put, replicate
 
 
 def _batches(loader, start_step):
@@ -112,9 +130,16 @@ def pretrain(
                 datasets.load_recipe(config.data_recipe), "train", data, progress=False
             )
     ds = datasets.open_dataset(data)
+    count, index = jax.process_count(), jax.process_index()
+    if config.batch_size % count:
+        raise ValueError(
+            f"batch_size {config.batch_size} must divide among {count} processes."
+        )
     loader = datasets.CropLoader(
         ds,
-        batch_size=config.batch_size,
+        batch_size=config.batch_size // count,
+        process_index=index,
+        process_count=count,
         crop_time=config.crop_time,
         crop_space=config.crop_space,
         seed=config.seed,
@@ -131,6 +156,7 @@ def pretrain(
         config.trotter_steps,
     )
     model, state, optimizer, opt_state, schedule = build(config)
+    put, replicate = _data_parallel(config.batch_size // count)
     static = (
         aug,
         optimizer,
@@ -171,14 +197,15 @@ def pretrain(
         )
         progress(f"resumed from step {start}")
 
+    model, state, opt_state = replicate((model, state, opt_state))
     key = jax.random.key(config.seed + 1)
     metrics_path = workdir / "metrics.jsonl"
-    if start == 0 and metrics_path.exists():
+    lead = index == 0  # only process 0 writes metrics and the exported encoder
+    if lead and start == 0 and metrics_path.exists():
         metrics_path.unlink()
     last_logged, window_start, tick = start, start, time.perf_counter()
     metrics = {}
     batches = _batches(loader, start)
-    put = _data_parallel(config.batch_size)
     for step in range(start, config.steps):
         batch = put(next(batches))
         model, state, opt_state, m = train_step(
@@ -197,8 +224,9 @@ def pretrain(
                 lr=float(schedule(step)),
                 samples_per_s=(step + 1 - window_start) * config.batch_size / elapsed,
             )
-            with open(metrics_path, "a") as f:
-                f.write(json.dumps(metrics) + "\n")
+            if lead:
+                with open(metrics_path, "a") as f:
+                    f.write(json.dumps(metrics) + "\n")
             progress(
                 f"step {step + 1}: loss {metrics['loss']:.4f}, "
                 f"repr std {metrics['repr_std']:.3f}"
@@ -219,5 +247,10 @@ def pretrain(
             )
     manager.wait_until_finished()
     manager.close()
-    export_encoder(workdir / "encoder.eqx", model.encoder, state, config, scales)
+    if lead:
+        local = jax.tree.map(
+            lambda a: np.asarray(a.addressable_data(0)) if eqx.is_array(a) else a,
+            (model.encoder, state),
+        )
+        export_encoder(workdir / "encoder.eqx", *local, config, scales)
     return metrics
