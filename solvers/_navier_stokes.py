@@ -21,7 +21,6 @@ import diffrax
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jaxtyping import Array, ArrayLike, Complex, Float, PRNGKeyArray
 
 from ._grid import Grid2d
@@ -34,7 +33,7 @@ from ._solve import (
     status_code,
 )
 from ._terms import DiagonalLinearField, pack, unpack
-from ._validation import check_finite_field, check_nonnegative, check_positive
+from ._validation import check_nonnegative, check_positive
 
 
 class NavierStokes2d(eqx.Module):
@@ -220,7 +219,3 @@ def sample_smoke(
     filt = jnp.exp(-0.5 * (kx**2 + ky**2) * correlation_length**2)
     field = grid.to_physical(grid.to_spectral(noise) * filt)
     return (field - field.min()) / (field.max() - field.min())
-
-
-def check_smoke(smoke0) -> None:
-    check_finite_field("smoke0", np.asarray(smoke0))
