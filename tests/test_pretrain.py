@@ -222,3 +222,42 @@ def test_two_processes_match_one_process(tmp_path, data):
         # Same global batch and arithmetic; the all-reduce changes the summation
         # order only (float32): measured agreement ~1e-7.
         assert a[step] == pytest.approx(b[step], rel=1e-5), (a, b)
+
+
+def test_ridge_probe_recovers_a_linearly_encoded_target(rng):
+    from pdessl.training._probe import ridge_probe_nmse
+
+    features = rng.standard_normal((200, 16))
+    target = features @ rng.standard_normal(16) + 3.0
+    # A linear target and 100 training samples for 17 unknowns: the residual is the
+    # ridge bias only.
+    assert (
+        ridge_probe_nmse(
+            features[:100], target[:100], features[100:], target[100:], ridge=1e-6
+        )
+        < 1e-6
+    )
+    assert (
+        ridge_probe_nmse(features[:100], target[:100], features[100:], target[100:])
+        < 5e-2  # default ridge 10 shrinks by ~10/(100+10)
+    )
+    noise = rng.standard_normal(200)
+    assert (
+        ridge_probe_nmse(features[:100], noise[:100], features[100:], noise[100:]) > 0.9
+    )  # nothing to find: about the mean
+
+
+def test_pretraining_logs_the_online_probe(tmp_path, data):
+    pretrain(
+        load_config("tiny", steps=20), tmp_path, data=data, progress=lambda *_: None
+    )
+    rows = [json.loads(line) for line in open(tmp_path / "metrics.jsonl")]
+    probe = [r["probe_nmse_nu"] for r in rows if "probe_nmse_nu" in r]
+    assert len(probe) == 1 and np.isfinite(probe[0])
+    with pytest.raises(ValueError, match="probe_target 'mu'"):
+        pretrain(
+            load_config("tiny", steps=2, probe_target="mu"),
+            tmp_path / "x",
+            data=data,
+            progress=lambda *_: None,
+        )

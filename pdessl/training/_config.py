@@ -32,6 +32,9 @@ class PretrainConfig:
     log_every: int = 10
     checkpoint_every: int = 20
     keep_checkpoints: int = 2
+    probe_target: str = ""  # per-sample variable to probe (e.g. "nu"); "" disables
+    probe_every: int = 20
+    probe_samples: int = 32
 
     def __post_init__(self):
         for name in (

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import equinox as eqx
 import jax
+import jax.numpy as jnp
 import numpy as np
 import optax
 
@@ -21,7 +22,8 @@ from pdessl.models import Projector, ResNet
 
 from ._config import PretrainConfig
 from ._export import export_encoder
-from ._step import ChannelScales, SSLModel, train_step
+from ._probe import ridge_probe_nmse
+from ._step import ChannelScales, SSLModel, make_view, train_step
 
 
 def _decay_mask(params):
@@ -97,6 +99,41 @@ def _data_parallel(local_batch: int):
         return eqx.combine(jax.tree.map(one, arrays), rest)
 
     return put, replicate
+
+
+def _probe_inputs(ds, config, scales):
+    """Fixed, unaugmented centre crops of the first samples, and their targets."""
+    if config.probe_target not in ds:
+        raise ValueError(
+            f"probe_target {config.probe_target!r} is not a per-sample variable of the "
+            f"data ({sorted(str(v) for v in ds.data_vars)})."
+        )
+    n = min(config.probe_samples, ds.sizes["sample"])
+    if n < 4:
+        raise ValueError("the probe needs at least 4 samples.")
+    u = ds.u.values[:n, : config.crop_time, : config.crop_space]
+    identity = symmetries.Augmentation((symmetries.SpaceShift(0.0),), 1, 1)
+    views = jax.vmap(make_view, in_axes=(None, None, 0, 0, 0, 0, 0, None))(
+        identity,
+        jax.random.key(0),
+        jnp.asarray(u),
+        ds.t0.values[:n],
+        ds.dt.values[:n],
+        ds.dx.values[:n],
+        ds.L.values[:n],
+        scales,
+    )
+    return views, np.asarray(ds[config.probe_target].values[:n])
+
+
+def _probe(model, state, views, targets) -> float:
+    encoder = eqx.nn.inference_mode(model.encoder)
+    h, _ = jax.vmap(encoder, axis_name="batch", in_axes=(0, None), out_axes=(0, None))(
+        views, state
+    )
+    h = np.asarray(h)
+    half = len(h) // 2
+    return ridge_probe_nmse(h[:half], targets[:half], h[half:], targets[half:])
 
 
 def _batches(loader, start_step):
@@ -198,6 +235,7 @@ def pretrain(
         progress(f"resumed from step {start}")
 
     model, state, opt_state = replicate((model, state, opt_state))
+    probe = _probe_inputs(ds, config, scales) if config.probe_target else None
     key = jax.random.key(config.seed + 1)
     metrics_path = workdir / "metrics.jsonl"
     lead = index == 0  # only process 0 writes metrics and the exported encoder
@@ -217,6 +255,10 @@ def pretrain(
                 raise FloatingPointError(
                     f"non-finite loss or metrics between steps {last_logged} and "
                     f"{step + 1}: {metrics}. Lower the learning rate or check the data."
+                )
+            if probe is not None and (step + 1) % config.probe_every == 0:
+                metrics[f"probe_nmse_{config.probe_target}"] = _probe(
+                    model, state, *probe
                 )
             elapsed = time.perf_counter() - tick
             metrics.update(
