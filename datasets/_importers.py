@@ -36,6 +36,13 @@ def _open_source(src: str | Path) -> h5py.File:
     return h5py.File(src, "r")
 
 
+def _new_output(out: str | Path) -> Path:
+    out = Path(out)
+    if out.exists():
+        raise DatasetFileError(f"{out} exists; importers write a new file.")
+    return out
+
+
 def _pick_split(f: h5py.File, split: str | None, src) -> h5py.Group:
     groups = [k for k in f if isinstance(f[k], h5py.Group)]
     if split is None:
@@ -133,9 +140,7 @@ def import_lpsda(
         )
         if pde == "burgers":
             notes += f" Heat field mapped to u = -2 nu d/dx log psi with nu = {nu}."
-        out = Path(out)
-        if out.exists():
-            raise DatasetFileError(f"{out} exists; importers write a new file.")
+        out = _new_output(out)
         with DatasetWriter.create(
             out,
             time=nt,
@@ -201,9 +206,7 @@ def import_pdearena_smoke(
                 f" Its t spacing ({spacing[0]:.6g}) differs from its dt "
                 f"({group['dt'][0]:.6g}); dt is kept as stored."
             )
-        out = Path(out)
-        if out.exists():
-            raise DatasetFileError(f"{out} exists; importers write a new file.")
+        out = _new_output(out)
         with DatasetWriter.create(
             out,
             time=nt,

@@ -114,9 +114,8 @@ def test_config_errors():
         load_config("tiny", batch_size=1)
 
 
-def test_data_parallel_over_devices_matches_one_device(tmp_path, data):
-    # This process has 4 CPU devices (conftest): the batch of 16 is split 4 ways.
-    assert len(jax.devices()) == 4
+def _five_logged_steps(tmp_path):
+    """The tiny preset shortened to 5 steps, each logged."""
     from importlib import resources
 
     text = (resources.files("pdessl.training") / "presets" / "tiny.toml").read_text()
@@ -126,7 +125,11 @@ def test_data_parallel_over_devices_matches_one_device(tmp_path, data):
             "log_every = 10", "log_every = 1"
         )
     )
-    pretrain(load_config(cfg), tmp_path / "four", data=data, progress=lambda *_: None)
+    return cfg
+
+
+def _one_process_losses(cfg, data, workdir):
+    """Losses of the same run in a fresh process with a single CPU device."""
     env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=1")
     subprocess.run(
         [
@@ -136,7 +139,7 @@ def test_data_parallel_over_devices_matches_one_device(tmp_path, data):
             "pretrain",
             str(cfg),
             "--workdir",
-            str(tmp_path / "one"),
+            str(workdir),
             "--data",
             str(data),
         ],
@@ -144,7 +147,16 @@ def test_data_parallel_over_devices_matches_one_device(tmp_path, data):
         check=True,
         capture_output=True,
     )
-    a, b = _losses(tmp_path / "four"), _losses(tmp_path / "one")
+    return _losses(workdir)
+
+
+def test_data_parallel_over_devices_matches_one_device(tmp_path, data):
+    # This process has 4 CPU devices (conftest): the batch of 16 is split 4 ways.
+    assert len(jax.devices()) == 4
+    cfg = _five_logged_steps(tmp_path)
+    pretrain(load_config(cfg), tmp_path / "four", data=data, progress=lambda *_: None)
+    b = _one_process_losses(cfg, data, tmp_path / "one")
+    a = _losses(tmp_path / "four")
     assert sorted(a) == sorted(b) == [1, 2, 3, 4, 5]
     # Same global batch; only the reduction order differs (float32 network), so the
     # losses agree to float32 round-off at first. Adam's normalised updates amplify
@@ -159,15 +171,8 @@ def test_two_processes_match_one_process(tmp_path, data):
     # loading its half of every global batch, against one process with the same
     # global batch of 16.
     import socket
-    from importlib import resources
 
-    text = (resources.files("pdessl.training") / "presets" / "tiny.toml").read_text()
-    cfg = tmp_path / "cfg.toml"
-    cfg.write_text(
-        text.replace("steps = 60", "steps = 5").replace(
-            "log_every = 10", "log_every = 1"
-        )
-    )
+    cfg = _five_logged_steps(tmp_path)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -210,13 +215,8 @@ def test_two_processes_match_one_process(tmp_path, data):
             if p.poll() is None:
                 p.kill()
     assert all(p.returncode == 0 for p in procs), outs
-    subprocess.run(
-        [*base, "--workdir", str(tmp_path / "one")],
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    a, b = _losses(tmp_path / "two"), _losses(tmp_path / "one")
+    a = _losses(tmp_path / "two")
+    b = _one_process_losses(cfg, data, tmp_path / "one")
     assert sorted(a) == sorted(b) == [1, 2, 3, 4, 5]
     for step in a:
         # Same global batch and arithmetic; the all-reduce changes the summation
