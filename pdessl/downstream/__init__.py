@@ -1,0 +1,1 @@
+"""Downstream evaluation: regression probes, supervised baselines, conditioned time-stepping."""
