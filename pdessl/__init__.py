@@ -13,3 +13,14 @@ if os.environ.get("PDESSL_NO_X64", "") != "1":
     jax.config.update("jax_enable_x64", True)
 
 __version__ = "0.1.0"
+
+_API = ("load_encoder", "embed", "embed_dataset", "Encoder")
+
+
+def __getattr__(name: str):
+    # Lazy: `import pdessl.solvers` should not pull in the networks and training code.
+    if name in _API:
+        from pdessl import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'pdessl' has no attribute {name!r}")

@@ -255,6 +255,56 @@ def _pretrain(args: argparse.Namespace) -> int:
     return 0
 
 
+def _seeds(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise ValueError(
+            f"--seeds takes integers separated by commas, got {text!r}."
+        ) from None
+
+
+def _probe(args: argparse.Namespace) -> int:
+    import json
+
+    import pdessl
+    from pdessl import downstream
+
+    encoder = pdessl.load_encoder(args.encoder)
+    report = downstream.run_regression(
+        encoder,
+        args.train,
+        args.test,
+        args.target,
+        labelled=args.labelled,
+        seeds=_seeds(args.seeds),
+        heads=tuple(args.heads.split(",")),
+        supervised=not args.no_supervised,
+        supervised_steps=args.supervised_steps,
+        head_steps=args.head_steps,
+        log_target={"auto": None, "yes": True, "no": False}[args.log_target],
+        crops=args.crops,
+    )
+    print(downstream.format_results(report))
+    if args.out:
+        with open(args.out, "w") as f:
+            json.dump(report, f, indent=1)
+        print(f"wrote {args.out}")
+    return 0
+
+
+def _embed(args: argparse.Namespace) -> int:
+    import pdessl
+    from pdessl.api import write_embeddings
+
+    encoder = pdessl.load_encoder(args.encoder)
+    emb = pdessl.embed_dataset(encoder, args.data, crops=args.crops)
+    write_embeddings(emb, args.out)
+    n, dim = emb.representation.shape
+    print(f"wrote {n} representations of dimension {dim} to {args.out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pdessl", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -379,6 +429,33 @@ def build_parser() -> argparse.ArgumentParser:
     pre.add_argument("--num-processes", type=int, default=1)
     pre.add_argument("--process-id", type=int, default=None)
     pre.set_defaults(func=_pretrain)
+    pro = sub.add_parser(
+        "probe",
+        help="regress a parameter from frozen representations vs a supervised net",
+    )
+    pro.add_argument("--encoder", required=True, help="an exported encoder.eqx")
+    pro.add_argument("--train", required=True, help="labelled pool (HDF5)")
+    pro.add_argument("--test", required=True, help="held-out test split (HDF5)")
+    pro.add_argument("--target", required=True, help="per-sample variable, e.g. nu")
+    pro.add_argument(
+        "--labelled", type=int, default=None, help="labelled subset size per seed"
+    )
+    pro.add_argument("--seeds", default="0,1,2")
+    pro.add_argument("--heads", default="linear,mlp", help="linear and/or mlp")
+    pro.add_argument("--no-supervised", action="store_true")
+    pro.add_argument("--supervised-steps", type=int, default=300)
+    pro.add_argument("--head-steps", type=int, default=1000)
+    pro.add_argument("--log-target", choices=("auto", "yes", "no"), default="auto")
+    pro.add_argument("--crops", choices=("mean", "first"), default="mean")
+    pro.add_argument("--out", default=None, help="write the results as JSON")
+    pro.set_defaults(func=_probe)
+
+    emb = sub.add_parser("embed", help="representations of every trajectory of a file")
+    emb.add_argument("encoder", help="an exported encoder.eqx")
+    emb.add_argument("data", help="a dataset file (HDF5)")
+    emb.add_argument("--out", required=True)
+    emb.add_argument("--crops", choices=("mean", "first"), default="mean")
+    emb.set_defaults(func=_embed)
     return parser
 
 
@@ -386,7 +463,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, ImportError, RuntimeError) as err:
+    except (ValueError, ImportError, RuntimeError, FileNotFoundError) as err:
         # Library errors name the problem and the fix; no traceback for users.
         print(f"pdessl {args.command}: error: {err}", file=sys.stderr)
         return 2

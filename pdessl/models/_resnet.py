@@ -27,7 +27,11 @@ def _norm(channels: int, group_norm: bool, dtype):
 
 def _apply_norm(norm, x, state):
     if isinstance(norm, eqx.nn.BatchNorm):
-        return norm(x, state)
+        # In inference mode under jit and float64, Equinox's zero-debias factor
+        # `momentum ** counter` (int64 counter) comes out float64 and would promote
+        # the activations; keep the network's dtype.
+        y, state = norm(x, state)
+        return y.astype(x.dtype), state
     return norm(x), state
 
 
