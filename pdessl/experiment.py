@@ -1,0 +1,297 @@
+"""Experiments: data generation, VICReg pretraining and downstream evaluation in one
+work directory, driven by one TOML file (the quick start is one such file, shipped
+with the package).
+
+```toml
+name = "burgers-viscosity-cpu"
+description = "..."
+expected_runtime = "6 min on 2 CPU cores"
+recipe = "burgers-tiny"      # dataset recipe (shipped name or path)
+unlabelled = 1024             # pretraining pool: the recipe's train split
+test = 256                    # held-out test split
+seeds = [0, 1, 2]             # downstream seeds (labelled subsets, head inits)
+
+[pretrain]                    # pretraining preset plus overrides (PretrainConfig)
+preset = "tiny"
+steps = 1000
+
+[regression]                  # optional: SSL probes vs the supervised baseline
+target = "nu"
+labelled = 64
+```
+
+Layout of the work directory: `data/{train,test}.h5`, `pretrain/` (metrics.jsonl,
+checkpoints, encoder.eqx), `results.json`, `figures/*.png`. Every stage resumes:
+finished data files and pretraining runs are reused, so re-running after an
+interruption continues where it stopped.
+"""
+
+import dataclasses
+import json
+import platform
+import time
+import tomllib
+from importlib import resources
+from pathlib import Path
+
+import jax
+import numpy as np
+
+from pdessl import datasets
+
+REGRESSION_KEYS = {
+    "target",
+    "labelled",
+    "heads",
+    "supervised",
+    "supervised_steps",
+    "head_steps",
+    "log_target",
+    "crops",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class ExperimentConfig:
+    name: str
+    recipe: str
+    unlabelled: int
+    test: int
+    description: str = ""
+    expected_runtime: str = ""
+    seeds: tuple[int, ...] = (0, 1, 2)
+    pretrain: dict = dataclasses.field(default_factory=dict)
+    regression: dict | None = None
+    timestep: dict | None = None
+
+
+def shipped_experiments() -> list[str]:
+    folder = resources.files("pdessl") / "experiment_configs"
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
+
+
+def load_experiment(name_or_path: str | Path) -> ExperimentConfig:
+    """A shipped experiment (`quickstart`) or a TOML file; unknown keys are errors."""
+    name = str(name_or_path)
+    if name in shipped_experiments():
+        text = (
+            resources.files("pdessl") / "experiment_configs" / f"{name}.toml"
+        ).read_text()
+    elif Path(name).is_file():
+        text = Path(name).read_text()
+    else:
+        raise ValueError(
+            f"unknown experiment {name!r}: not shipped "
+            f"({', '.join(shipped_experiments())}) nor a file."
+        )
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ValueError(f"{name}: invalid TOML: {err}") from None
+    fields = {f.name for f in dataclasses.fields(ExperimentConfig)}
+    unknown = set(data) - fields
+    if unknown:
+        raise ValueError(
+            f"{name}: unknown key(s) {sorted(unknown)}; known: {sorted(fields)}."
+        )
+    missing = {"name", "recipe", "unlabelled", "test"} - set(data)
+    if missing:
+        raise ValueError(f"{name}: missing key(s) {sorted(missing)}.")
+    if "seeds" in data:
+        data["seeds"] = tuple(int(s) for s in data["seeds"])
+    bad = set(data.get("regression") or {}) - REGRESSION_KEYS
+    if bad:
+        raise ValueError(
+            f"{name}: unknown [regression] key(s) {sorted(bad)}; known: "
+            f"{sorted(REGRESSION_KEYS)}."
+        )
+    if data.get("regression") and "target" not in data["regression"]:
+        raise ValueError(f"{name}: [regression] needs a target.")
+    config = ExperimentConfig(**data)
+    _pretrain_config(config)  # validate the pretraining section now, not later
+    return config
+
+
+def _pretrain_config(config: ExperimentConfig):
+    from pdessl.training import load_config
+
+    overrides = dict(config.pretrain)
+    preset = overrides.pop("preset", "tiny")
+    return load_config(preset, **overrides)
+
+
+def _data(config: ExperimentConfig, workdir: Path, progress) -> tuple[Path, Path]:
+    recipe = datasets.load_recipe(config.recipe)
+    paths = []
+    for split, n in (("train", config.unlabelled), ("test", config.test)):
+        path = workdir / "data" / f"{split}.h5"
+        if not path.exists():
+            progress(f"generating {n} {config.recipe} {split} trajectories")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            datasets.generate(recipe, split, path, num_samples=n, progress=False)
+        paths.append(path)
+    return paths[0], paths[1]
+
+
+def run_experiment(
+    config: ExperimentConfig,
+    workdir: str | Path,
+    *,
+    seeds: tuple[int, ...] | None = None,
+    figures: bool = True,
+    progress=print,
+) -> dict:
+    """Run (or resume) every stage of `config` in `workdir`; returns the results
+    also written to `workdir/results.json`."""
+    import pdessl
+    from pdessl import downstream
+    from pdessl.training import pretrain
+
+    workdir = Path(workdir).resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    seeds = tuple(config.seeds if seeds is None else seeds)
+    timings = {}
+    tick = time.perf_counter()
+    train, test = _data(config, workdir, progress)
+    timings["data_s"] = time.perf_counter() - tick
+
+    pre_config = _pretrain_config(config)
+    encoder_path = workdir / "pretrain" / "encoder.eqx"
+    tick = time.perf_counter()
+    if not encoder_path.exists():
+        progress(f"pretraining for {pre_config.steps} steps")
+        pretrain(pre_config, workdir / "pretrain", data=train, progress=progress)
+    timings["pretrain_s"] = time.perf_counter() - tick
+    encoder = pdessl.load_encoder(encoder_path)
+
+    results = dict(
+        experiment=dataclasses.asdict(config),
+        seeds=list(seeds),
+        pretrain=dataclasses.asdict(pre_config),
+        machine=dict(
+            platform=platform.platform(),
+            processor=platform.processor() or platform.machine(),
+            cpus=_cpu_count(),
+            jax=jax.__version__,
+            backend=jax.default_backend(),
+            pdessl=pdessl.__version__,
+        ),
+        date=time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+    )
+    if config.regression:
+        tick = time.perf_counter()
+        options = dict(config.regression)
+        target = options.pop("target")
+        if "heads" in options:
+            options["heads"] = tuple(options["heads"])
+        report = downstream.run_regression(
+            encoder, train, test, target, seeds=seeds, progress=progress, **options
+        )
+        timings["regression_s"] = time.perf_counter() - tick
+        results["regression"] = report
+        progress(downstream.format_results(report))
+    results["timings"] = {k: round(v, 1) for k, v in timings.items()}
+    with open(workdir / "results.json", "w") as f:
+        json.dump(results, f, indent=1)
+    if figures:
+        _figures(workdir, results, train, pre_config, progress)
+    return results
+
+
+def _cpu_count() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 0
+
+
+def _figures(workdir: Path, results: dict, train: Path, pre_config, progress):
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        progress("matplotlib is not installed (pip install pdessl[plot]): no figures")
+        return
+    out = workdir / "figures"
+    out.mkdir(exist_ok=True)
+    rows = [json.loads(line) for line in open(workdir / "pretrain" / "metrics.jsonl")]
+    probe_key = f"probe_nmse_{pre_config.probe_target}"
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.2))
+    steps = [r["step"] for r in rows]
+    axes[0].plot(steps, [r["loss"] for r in rows])
+    axes[0].set(xlabel="step", ylabel="VICReg loss", title="pretraining loss")
+    axes[1].plot(steps, [r["repr_std"] for r in rows])
+    axes[1].set(xlabel="step", ylabel="mean std", title="representation std")
+    probe = [(r["step"], r[probe_key]) for r in rows if probe_key in r]
+    if probe:
+        axes[2].plot(*zip(*probe, strict=True), marker="o")
+        axes[2].set(
+            xlabel="step",
+            ylabel="NMSE (variance-normalised)",
+            title=f"online ridge probe: {pre_config.probe_target}",
+        )
+    else:
+        axes[2].set_axis_off()
+    fig.tight_layout()
+    fig.savefig(out / "training_curves.png", dpi=120)
+    plt.close(fig)
+    if "regression" in results:
+        report = results["regression"]
+        methods = list(report["results"])
+        means = [report["results"][m]["nmse"]["mean"] for m in methods]
+        stds = [report["results"][m]["nmse"]["std"] for m in methods]
+        fig, ax = plt.subplots(figsize=(5, 3.2))
+        ax.bar(
+            methods,
+            means,
+            yerr=stds,
+            capsize=4,
+            color=["C0", "C1", "C3"][: len(methods)],
+        )
+        ax.set(
+            ylabel="test NMSE",
+            title=f"{report['target']}: {report['labelled']} labelled, "
+            f"{len(report['seeds'])} seeds",
+        )
+        fig.tight_layout()
+        fig.savefig(out / "nmse_bars.png", dpi=120)
+        plt.close(fig)
+    _augmented_samples(out / "augmented_samples.png", train, pre_config, plt)
+    progress(f"figures in {out}")
+
+
+def _augmented_samples(path: Path, train: Path, pre_config, plt):
+    """One crop and two of its augmented views, as the encoder receives them."""
+    from pdessl import symmetries
+    from pdessl.training import ChannelScales, make_view
+
+    ds = datasets.open_dataset(train)
+    ct, cs = pre_config.crop_time, pre_config.crop_space
+    u = np.asarray(ds.u.values[0, :ct, :cs])
+    scales = ChannelScales(
+        t=float(ds.dt.values[0]) * ct, x=float(ds.dx.values[0]) * cs, u=1.0
+    )
+    aug = symmetries.Augmentation(
+        tuple(
+            g
+            for g in symmetries.default_generators(pre_config.pde)
+            if g.name != "projective"
+        ),
+        pre_config.trotter_order,
+        pre_config.trotter_steps,
+    )
+    identity = symmetries.Augmentation((symmetries.SpaceShift(0.0),), 1, 1)
+    args = (u, ds.t0.values[0], ds.dt.values[0], ds.dx.values[0], ds.L.values[0])
+    views = [make_view(identity, jax.random.key(0), *args, scales)]
+    views += [make_view(aug, jax.random.key(k), *args, scales) for k in (1, 2)]
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
+    for ax, v, title in zip(axes, views, ("crop", "view 1", "view 2"), strict=True):
+        t, x, field = (np.asarray(c) for c in v)
+        m = ax.pcolormesh(x, t, field, shading="auto", cmap="RdBu_r")
+        ax.set(xlabel="x (centred, scaled)", ylabel="t (centred, scaled)", title=title)
+        fig.colorbar(m, ax=ax)
+    fig.suptitle("Lie point symmetry views: transformed (t, x) grids and field")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
