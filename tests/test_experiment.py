@@ -80,3 +80,13 @@ def test_experiment_config_errors(tmp_path):
         load_experiment(path)
     with pytest.raises(ValueError, match="unknown experiment"):
         load_experiment("no-such-thing")
+
+
+def test_every_experiment_config_in_the_repository_loads():
+    from pathlib import Path
+
+    root = Path(__file__).parents[1] / "experiments" / "configs"
+    paths = sorted(root.glob("*/*.toml"))
+    assert paths, "no experiment configs found"
+    names = [load_experiment(p).name for p in paths]
+    assert len(set(names)) == len(names)  # one work directory per experiment
