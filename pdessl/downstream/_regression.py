@@ -200,6 +200,27 @@ def _head_step(head, state, opt_state, optimizer, x, y):
     return eqx.combine(optax.apply_updates(params, updates), static), state, opt_state
 
 
+def _train_head(x, y, hidden, low, high, steps, checkpoints, batch, lr, seed):
+    """Adam at a constant rate (the paper's head protocol); the trained head (in
+    inference mode) and its state at each step count in `checkpoints`."""
+    head, state = eqx.nn.make_with_state(MLPHead)(
+        x.shape[1], y.shape[1], hidden, low, high, key=jax.random.key(seed)
+    )
+    optimizer = optax.adam(lr)
+    opt_state = optimizer.init(eqx.filter(head, eqx.is_inexact_array))
+    rng = np.random.default_rng(seed)
+    batch = min(batch, len(x))
+    snapshots = {}
+    for step in range(1, steps + 1):
+        idx = rng.choice(len(x), batch, replace=False)
+        head, state, opt_state = _head_step(
+            head, state, opt_state, optimizer, x[idx], y[idx]
+        )
+        if step in checkpoints:
+            snapshots[step] = (eqx.nn.inference_mode(head), state)
+    return snapshots
+
+
 def fit_mlp_probe(
     features,
     targets,
@@ -208,34 +229,46 @@ def fit_mlp_probe(
     steps: int = 1000,
     batch_size: int = 64,
     learning_rate: float = 7e-4,
+    validation: float = 0.25,
     seed: int = 0,
 ):
     """Train an `MLPHead` on standardised frozen features (targets already in the
-    fitted space). Returns a predict function `features -> targets`."""
+    fitted space). Returns a predict function `features -> targets`.
+
+    With few labels the head overfits quickly, so the number of steps is chosen on
+    the labelled set itself: trained on a random `1 - validation` part, the head is
+    scored on the rest after 1/32, 1/16, ..., all of `steps`; the best count is
+    then used to train on all labelled samples (`validation=0` skips the choice)."""
     f = np.asarray(features, dtype=np.float64)
     y = _as_2d(targets)
     mean, std = f.mean(0), f.std(0) + 1e-12
     x = jnp.asarray((f - mean) / std, dtype=jnp.float32)
     yj = jnp.asarray(y, dtype=jnp.float32)
-    head, state = eqx.nn.make_with_state(MLPHead)(
-        f.shape[1], y.shape[1], hidden, y.min(0), y.max(0), key=jax.random.key(seed)
-    )
-    optimizer = _adam(learning_rate, steps)
-    opt_state = optimizer.init(eqx.filter(head, eqx.is_inexact_array))
-    rng = np.random.default_rng(seed)
-    batch = min(batch_size, len(f))
-    for _ in range(steps):
-        idx = rng.choice(len(f), batch, replace=False)
-        head, state, opt_state = _head_step(
-            head, state, opt_state, optimizer, x[idx], yj[idx]
+    args = (hidden, y.min(0), y.max(0))
+    chosen = steps
+    n_val = round(validation * len(f))
+    if n_val >= 2 and len(f) - n_val >= 2:
+        perm = np.random.default_rng([seed, 3]).permutation(len(f))
+        val, fit = perm[:n_val], perm[n_val:]
+        counts = sorted({max(1, steps >> k) for k in range(6)})
+        snaps = _train_head(
+            x[fit], yj[fit], *args, steps, set(counts), batch_size, learning_rate, seed
         )
-    head = eqx.nn.inference_mode(head)
+        errors = {
+            c: float(jnp.mean((_batched(h, st, x[val])[0] - yj[val]) ** 2))
+            for c, (h, st) in snaps.items()
+        }
+        chosen = min(errors, key=errors.get)
+    head, state = _train_head(
+        x, yj, *args, chosen, {chosen}, batch_size, learning_rate, seed
+    )[chosen]
 
     def predict(features):
         g = (np.asarray(features, dtype=np.float64) - mean) / std
         out, _ = _batched(head, state, jnp.asarray(g, dtype=jnp.float32))
         return np.asarray(out, dtype=np.float64)
 
+    predict.steps = chosen
     return predict
 
 
