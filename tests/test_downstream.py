@@ -222,3 +222,17 @@ def test_supervised_baseline_learns_the_viscosity(files):
     assert downstream.nmse(pred, test.nu.values) < 0.7 * downstream.nmse(
         constant, test.nu.values
     )
+
+
+def test_ic_spectrum_matches_the_fft_of_the_initial_condition(files):
+    ds = datasets.open_dataset(files / "test.h5")
+    c = downstream.ic_spectrum(ds)
+    assert c.shape == (12, 2)  # burgers-tiny draws wavenumbers 1 and 2
+    x = np.arange(64) / 64  # one period, in units of L
+    for i in range(3):
+        a, k, phase = (
+            ds[v].values[i] for v in ("ic_amplitude", "ic_wavenumber", "ic_phase")
+        )
+        u0 = np.sum(a[:, None] * np.sin(2 * np.pi * k[:, None] * x + phase[:, None]), 0)
+        # |rfft| / (n/2) is the amplitude of each sine; exact up to round-off.
+        np.testing.assert_allclose(c[i], np.abs(np.fft.rfft(u0))[1:3] / 32, rtol=1e-12)

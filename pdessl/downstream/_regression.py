@@ -278,8 +278,8 @@ def fit_mlp_probe(
 def supervised_generators(pde: str, target: str) -> tuple[str, ...]:
     """Symmetries that leave `target` unchanged, used to augment the supervised
     baseline. The viscosity is invariant under every Burgers symmetry (the projective
-    map is left out, as in pretraining: it needs 1 - e t > 0 on the crop); the sine
-    amplitudes of the initial condition are invariant under space shifts (a phase)
+    map is left out, as in pretraining: it needs 1 - e t > 0 on the crop); the
+    initial condition's Fourier magnitudes are invariant under space shifts (a phase)
     and Galilean boosts (a constant added), but not under KdV's scaling."""
     if pde == "burgers" and target == "nu":
         return ("space_shift", "galilean_boost", "scaling")
@@ -433,14 +433,44 @@ def supervised_predict(model, state, header: dict, ds: xr.Dataset, crops="mean")
 # ------------------------------------------------------------------ the task
 
 
+def ic_spectrum(ds: xr.Dataset) -> np.ndarray:
+    r"""Magnitudes $|c_k|$ of the initial condition's Fourier coefficients, one per
+    wavenumber the recipe draws from.
+
+    A sum of sines $\sum_j A_j \sin(2\pi k_j x / L + \phi_j)$ whose wavenumbers
+    repeat (LPSDA: 10 modes over $k \in \{1, 2\}$) is fixed by
+    $c_k = \sum_{j: k_j = k} A_j e^{i \phi_j}$, not by the individual $A_j$: the
+    per-mode amplitudes are not identifiable from the solution (regressing them gives
+    NMSE ~ 1 whatever the features). $|c_k|$ is, and it is unchanged by space shifts
+    and Galilean boosts (which move the phase or add a constant)."""
+    import tomllib
+
+    a = ds.ic_amplitude.values
+    k = ds.ic_wavenumber.values
+    phase = ds.ic_phase.values
+    try:
+        ic = tomllib.loads(ds.attrs["recipe"])["initial_condition"]
+        ks = np.arange(ic["min_wavenumber"], ic["max_wavenumber"])
+    except (KeyError, tomllib.TOMLDecodeError):
+        ks = np.arange(k.min(), k.max() + 1)
+    c = np.stack([np.sum(a * np.exp(1j * phase) * (k == kk), axis=1) for kk in ks], 1)
+    return np.abs(c)
+
+
+DERIVED_TARGETS = {"ic_spectrum": ic_spectrum}
+
+
 def _targets(ds: xr.Dataset, target: str) -> np.ndarray:
+    if target in DERIVED_TARGETS and target not in ds:
+        ds = ds.assign({target: (("sample", "k"), DERIVED_TARGETS[target](ds))})
     if target not in ds:
         per_sample = sorted(
             str(n) for n, v in ds.data_vars.items() if v.dims[:1] == ("sample",)
         )
         raise ValueError(
             f"target {target!r} is not a per-sample variable of the data; choose "
-            f"one of {[n for n in per_sample if n != 'u']}."
+            f"one of {[n for n in per_sample if n != 'u']} or a derived target "
+            f"({', '.join(DERIVED_TARGETS)})."
         )
     y = np.asarray(ds[target].values, dtype=np.float64)
     if y.ndim > 2 or y.shape[0] != ds.sizes["sample"]:
