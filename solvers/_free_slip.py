@@ -18,7 +18,7 @@ the box, and reuses the tested periodic operators as they are.
 import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Complex, Float
+from jaxtyping import Array, ArrayLike, Complex, Float
 
 from ._grid import Grid2d
 
@@ -42,11 +42,12 @@ class FreeSlipBox(eqx.Module):
         self.doubled = Grid2d((2 * nx, 2 * ny), 2 * box.length)
 
     def extend(
-        self, f: Float[Array, "x y"], parity: tuple[int, int]
+        self, f: Float[ArrayLike, "x y"], parity: tuple[int, int]
     ) -> Float[Array, "x2 y2"]:
         """The doubled field: `f` followed by its mirror image times the parity, along
         x and then y (index $2n - 1 - i$ is the reflection of cell centre $i$)."""
         px, py = parity
+        f = jnp.asarray(f, dtype=float)
         f = jnp.concatenate([f, px * f[::-1, :]], axis=0)
         return jnp.concatenate([f, py * f[:, ::-1]], axis=1)
 

@@ -244,6 +244,11 @@ def solve_navier_stokes(
     box, g, fractions, ys, result, num_steps = _integrate_spectral(
         ns, grid, smoke0, t1, num_saves, vorticity0, discard_first, stepping, boundary
     )
+    return _solution(ns, box, g, t1, fractions, ys, result, num_steps)
+
+
+def _solution(ns, box, g, t1, fractions, ys, result, num_steps) -> NavierStokesSolution:
+    """Physical frames (restricted to the box, if any) from the spectral states."""
     restrict = (lambda f: f) if box is None else box.restrict
 
     def frame(y):
@@ -254,13 +259,7 @@ def solve_navier_stokes(
         else:
             force_hat = g.to_spectral(box.odd_in_y(g.to_physical(z[1])))
             force_hat = force_hat * g.dealias_mask
-        fields = (
-            z[1],
-            vx_hat,
-            vy_hat,
-            z[0],
-            pressure(z[0], force_hat, ns, g),
-        )
+        fields = (z[1], vx_hat, vy_hat, z[0], pressure(z[0], force_hat, ns, g))
         return tuple(restrict(g.to_physical(f)) for f in fields)
 
     smoke, vx, vy, vort, pres = jax.vmap(frame)(ys)
