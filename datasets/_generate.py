@@ -259,6 +259,9 @@ def _assemble(journal: Journal, out: Path, recipe, identity, layout, dtype) -> N
             solver=json.dumps(_solver_settings(recipe)),
             versions=json.dumps(_versions()),
             description=recipe.description,
+            # Where the grid points are: periodic points i*dx on [0, L), or the cell
+            # centres (i + 1/2)*dx of a closed box [0, L] with free-slip walls.
+            boundary=recipe.boundary,
         ),
     ) as writer:
         # Batch by batch: the whole dataset need not fit in memory.
@@ -322,6 +325,8 @@ def merge(shards: list[str | Path], out: str | Path) -> Path:
                 "description",
             )
         }
+        if "boundary" in f0.attrs:  # files written before the box lack it
+            attrs["boundary"] = f0.attrs["boundary"]
         per_sample = {
             name: (var.dtype, var.shape[1:])
             for name, var in f0.variables.items()

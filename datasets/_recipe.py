@@ -17,6 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 
 PDE_NAMES = ("ks", "kdv", "burgers", "heat", "ns")
+NS_BOUNDARIES = ("periodic", "free-slip")
 # Physical parameters each PDE takes, by the name they carry in files.
 PDE_PARAMETERS = {
     "ks": (),
@@ -121,6 +122,8 @@ class Recipe:
     length_y: float | None = None
     rtol: float | None = None
     atol: float | None = None
+    # Navier–Stokes domain: "periodic" or "free-slip" (closed box, cell-centred grid).
+    boundary: str = "periodic"
 
     @property
     def space_shape(self) -> tuple[int, ...]:
@@ -193,7 +196,20 @@ def parse_recipe(text: str, name: str) -> Recipe:
         raise RecipeError(
             f"unknown PDE {pde!r} in recipe {name!r}; known: {', '.join(PDE_NAMES)}."
         )
-    grid = _take(top["grid"], "grid", {"num_points": True, "length": True})
+    grid = _take(
+        top["grid"],
+        "grid",
+        {"num_points": True, "length": True, "boundary": False},
+    )
+    if "boundary" in grid and pde != "ns":
+        raise RecipeError(
+            f"grid.boundary is only for ns recipes; {pde} grids are periodic."
+        )
+    boundary = grid.get("boundary", "periodic")
+    if boundary not in NS_BOUNDARIES:
+        raise RecipeError(
+            f"grid.boundary must be one of {NS_BOUNDARIES}, got {boundary!r}."
+        )
     num_points_y = length_y = None
     if pde == "ns":
         sizes, lengths = grid["num_points"], grid["length"]
@@ -296,6 +312,7 @@ def parse_recipe(text: str, name: str) -> Recipe:
         length_y=length_y,
         rtol=rtol,
         atol=atol,
+        boundary=boundary,
     )
 
 

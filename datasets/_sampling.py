@@ -110,7 +110,10 @@ def _draw_and_solve_ns(recipe: Recipe, key: jax.Array) -> dict[str, jax.Array]:
         jnp.stack([recipe.length.sample(k_hor), jnp.asarray(recipe.length_y)]),
     )
     smoke0 = solvers.sample_smoke(
-        k_ic, grid, correlation_length=recipe.initial_condition.correlation_length
+        k_ic,
+        grid,
+        correlation_length=recipe.initial_condition.correlation_length,
+        boundary=recipe.boundary,
     )
     ns = solvers.NavierStokes2d(params["nu"], params["kappa"], params["buoyancy"])
     sol = solvers.solve_navier_stokes(
@@ -121,6 +124,7 @@ def _draw_and_solve_ns(recipe: Recipe, key: jax.Array) -> dict[str, jax.Array]:
         recipe.num_saves,
         discard_first=recipe.discard_first,
         stepping=_stepping(recipe),
+        boundary=recipe.boundary,
     )
     return dict(
         u=sol.smoke,

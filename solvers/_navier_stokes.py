@@ -1,5 +1,5 @@
 r"""Incompressible 2-D Navier–Stokes with buoyancy-driven smoke (Boussinesq), in
-vorticity–streamfunction form on a periodic domain:
+vorticity–streamfunction form on a periodic domain or in a closed free-slip box:
 
 $$\omega_t + \mathbf{u}\cdot\nabla\omega = \nu\Delta\omega + b\,\partial_x s,
 \qquad s_t + \mathbf{u}\cdot\nabla s = \kappa\Delta s,$$
@@ -15,6 +15,19 @@ The mean flow is zero (no k = 0 streamfunction mode): the mean buoyancy
 $b\langle s\rangle$ is balanced by a uniform hydrostatic pressure gradient
 $\partial_y p = b\langle s\rangle$, which is not periodic and is not included in the
 (periodic, zero-mean) `pressure` output.
+
+The free-slip box (`boundary="free-slip"`, see `_free_slip.py`) evolves the sine series
+of $\omega$ and the cosine series of $s$ on the doubled periodic domain: the walls
+have zero normal velocity and zero tangential stress, and no smoke crosses them. All
+terms keep these parities except the buoyancy: gravity along $y$ breaks the $y$
+reflection, and $b\,\partial_x s$ is even in $y$. The solver therefore re-expands the
+buoyancy force $b s$ in sines of $y$ before taking its curl (a Galerkin truncation of
+the free-slip problem: the exact solution has $\nu\,\partial_y^2\omega = -b\,\partial_x s$
+on the top and bottom walls, which a sine series matches only in the limit, so the
+series converges slowly in thin layers at those walls). The same re-expanded force
+enters the box pressure, a cosine series (Neumann): it carries the hydrostatic part
+$\partial_y p = b s$ on the top and bottom walls, imposed weakly, so the box
+`pressure` is the full pressure up to a constant (zero mean).
 """
 
 import diffrax
@@ -23,6 +36,11 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Complex, Float, PRNGKeyArray
 
+from ._free_slip import (
+    SMOKE_PARITY,
+    VORTICITY_PARITY,
+    FreeSlipBox,
+)
 from ._grid import Grid2d
 from ._solve import (
     Adaptive,
@@ -100,11 +118,13 @@ def pressure(
 
 class BoussinesqNonlinear(eqx.Module):
     """Advection and buoyancy on the packed spectral state
-    $(\\hat\\omega, \\hat s)$, times the horizon (normalised time)."""
+    $(\\hat\\omega, \\hat s)$, times the horizon (normalised time). `grid` is the grid
+    the state lives on: the periodic grid, or `box.doubled` for a free-slip box."""
 
     ns: NavierStokes2d
     grid: Grid2d
     time_scale: Float[Array, ""]
+    box: FreeSlipBox | None = None
 
     def on_spectrum(self, t, z: Complex[Array, "2 kx ky"]) -> Complex[Array, "2 kx ky"]:
         g = self.grid
@@ -114,14 +134,27 @@ class BoussinesqNonlinear(eqx.Module):
         vx, vy = g.to_physical(vx_hat), g.to_physical(vy_hat)
         dx, dy = g.derivative((1, 0)), g.derivative((0, 1))
 
-        def advect(q_hat):
-            q = g.to_physical(q_hat)
+        def advect(q):
             flux_x = g.to_spectral(vx * q) * mask
             flux_y = g.to_spectral(vy * q) * mask
             return -(dx * flux_x + dy * flux_y)
 
-        d_omega = advect(omega_hat) + self.ns.buoyancy * dx * s_hat
-        return self.time_scale * jnp.stack([d_omega, advect(s_hat)])
+        s = g.to_physical(s_hat)
+        d_smoke = advect(s)
+        if self.box is None:
+            d_omega = advect(g.to_physical(omega_hat)) + self.ns.buoyancy * dx * s_hat
+            return self.time_scale * jnp.stack([d_omega, d_smoke])
+        force_hat = g.to_spectral(self.box.odd_in_y(s)) * mask
+        d_omega = advect(g.to_physical(omega_hat)) + self.ns.buoyancy * dx * force_hat
+        # The terms have the right parities in exact arithmetic; projecting keeps
+        # round-off from seeding mirror-asymmetric modes, which the doubled flow may
+        # amplify (they are not part of the box problem).
+        return self.time_scale * jnp.stack(
+            [
+                self.box.project(d_omega, VORTICITY_PARITY),
+                self.box.project(d_smoke, SMOKE_PARITY),
+            ]
+        )
 
     def __call__(self, t, y, args):
         return pack(self.on_spectrum(t, unpack(y)))
@@ -143,22 +176,24 @@ class NavierStokesSolution(eqx.Module):
 
 DEFAULT_NS_STEPPING = Adaptive(rtol=1e-6, atol=1e-8, solver=diffrax.Tsit5())
 
+BOUNDARIES = ("periodic", "free-slip")
 
-def solve_navier_stokes(
-    ns: NavierStokes2d,
-    grid: Grid2d,
-    smoke0: ArrayLike,
-    t1: ArrayLike,
-    num_saves: int,
-    *,
-    vorticity0: ArrayLike | None = None,
-    discard_first: int = 0,
-    stepping: FixedStepETDRK4 | Adaptive = DEFAULT_NS_STEPPING,
-) -> NavierStokesSolution:
-    """Integrate from smoke `smoke0` and vorticity `vorticity0` (default: at rest) at
-    $t = 0$ to `t1`, saving `num_saves` equispaced frames (the first `discard_first`
-    dropped). Default stepping: adaptive Tsit5 (the viscous term is not stiff at the
-    resolutions used here) with a PID controller stepping onto the save times."""
+
+def _domain(grid: Grid2d, boundary: str) -> FreeSlipBox | None:
+    if boundary not in BOUNDARIES:
+        raise ValueError(
+            f"boundary must be one of {BOUNDARIES}, got {boundary!r}: 'periodic' for "
+            "a periodic domain, 'free-slip' for a closed box with free-slip walls."
+        )
+    return FreeSlipBox(grid) if boundary == "free-slip" else None
+
+
+def _integrate_spectral(
+    ns, grid, smoke0, t1, num_saves, vorticity0, discard_first, stepping, boundary
+):
+    """Checks the input and integrates; returns the box (or None), the grid the state
+    lives on, the save fractions and Diffrax's packed spectral states."""
+    box = _domain(grid, boundary)
     smoke0 = jnp.asarray(smoke0, dtype=float)
     if smoke0.shape != grid.shape:
         raise ValueError(f"smoke0 has shape {smoke0.shape}, the grid {grid.shape}.")
@@ -172,22 +207,60 @@ def solve_navier_stokes(
     t1 = jnp.asarray(t1, dtype=float)
     check_positive("t1", t1)
     fractions = _save_fractions(num_saves, discard_first)
-    linear = DiagonalLinearField(t1 * ns.linear_symbol(grid))
-    nonlinear = BoussinesqNonlinear(ns, grid, t1)
+    g = grid if box is None else box.doubled
+    if box is not None:
+        omega0 = box.extend(omega0, VORTICITY_PARITY)
+        smoke0 = box.extend(smoke0, SMOKE_PARITY)
+    linear = DiagonalLinearField(t1 * ns.linear_symbol(g))
+    nonlinear = BoussinesqNonlinear(ns, g, t1, box)
     terms = diffrax.MultiTerm(diffrax.ODETerm(nonlinear), diffrax.ODETerm(linear))
-    y0 = pack(jnp.stack([grid.to_spectral(omega0), grid.to_spectral(smoke0)]))
+    y0 = pack(jnp.stack([g.to_spectral(omega0), g.to_spectral(smoke0)]))
     ys, result, num_steps = integrate(terms, y0, fractions, discard_first, stepping)
+    return box, g, fractions, ys, result, num_steps
+
+
+def solve_navier_stokes(
+    ns: NavierStokes2d,
+    grid: Grid2d,
+    smoke0: ArrayLike,
+    t1: ArrayLike,
+    num_saves: int,
+    *,
+    vorticity0: ArrayLike | None = None,
+    discard_first: int = 0,
+    stepping: FixedStepETDRK4 | Adaptive = DEFAULT_NS_STEPPING,
+    boundary: str = "periodic",
+) -> NavierStokesSolution:
+    """Integrate from smoke `smoke0` and vorticity `vorticity0` (default: at rest) at
+    $t = 0$ to `t1`, saving `num_saves` equispaced frames (the first `discard_first`
+    dropped). Default stepping: adaptive Tsit5 (the viscous term is not stiff at the
+    resolutions used here) with a PID controller stepping onto the save times.
+
+    `boundary`: `"periodic"` (default; `grid` is the periodic domain) or `"free-slip"`
+    (a closed box $[0, L_x] \\times [0, L_y]$ whose `grid.num_points` are the cell
+    centres $((i + \\frac12)\\Delta x, (j + \\frac12)\\Delta y)$; input and output
+    fields live there). The box costs about four times the periodic solver on the same
+    grid (its series are carried on the doubled domain)."""
+    box, g, fractions, ys, result, num_steps = _integrate_spectral(
+        ns, grid, smoke0, t1, num_saves, vorticity0, discard_first, stepping, boundary
+    )
+    return _solution(ns, box, g, t1, fractions, ys, result, num_steps)
+
+
+def _solution(ns, box, g, t1, fractions, ys, result, num_steps) -> NavierStokesSolution:
+    """Physical frames (restricted to the box, if any) from the spectral states."""
+    restrict = (lambda f: f) if box is None else box.restrict
 
     def frame(y):
         z = unpack(y)
-        vx_hat, vy_hat = velocity(z[0], grid)
-        return (
-            grid.to_physical(z[1]),
-            grid.to_physical(vx_hat),
-            grid.to_physical(vy_hat),
-            grid.to_physical(z[0]),
-            grid.to_physical(pressure(z[0], z[1], ns, grid)),
-        )
+        vx_hat, vy_hat = velocity(z[0], g)
+        if box is None:
+            force_hat = z[1]
+        else:
+            force_hat = g.to_spectral(box.odd_in_y(g.to_physical(z[1])))
+            force_hat = force_hat * g.dealias_mask
+        fields = (z[1], vx_hat, vy_hat, z[0], pressure(z[0], force_hat, ns, g))
+        return tuple(restrict(g.to_physical(f)) for f in fields)
 
     smoke, vx, vy, vort, pres = jax.vmap(frame)(ys)
     status = status_code(
@@ -195,7 +268,7 @@ def solve_navier_stokes(
     )
     ok = status == SolveStatus.SUCCESS
     return NavierStokesSolution(
-        ts=t1 * jnp.asarray(fractions),
+        ts=jnp.asarray(t1, dtype=float) * jnp.asarray(fractions),
         smoke=jnp.where(ok, smoke, jnp.nan),
         vx=jnp.where(ok, vx, jnp.nan),
         vy=jnp.where(ok, vy, jnp.nan),
@@ -207,15 +280,27 @@ def solve_navier_stokes(
 
 
 def sample_smoke(
-    key: PRNGKeyArray, grid: Grid2d, *, correlation_length: float = 2.0
+    key: PRNGKeyArray,
+    grid: Grid2d,
+    *,
+    correlation_length: float = 2.0,
+    boundary: str = "periodic",
 ) -> Float[Array, "x y"]:
     """A smooth random smoke field in [0, 1]: Gaussian noise filtered by
     $\\exp(-|k|^2 \\ell^2 / 2)$ (correlation length $\\ell$), rescaled to [0, 1]. Smooth
-    (unlike PDEArena's `abs` of noise) so the spectral solver sees no kinks."""
+    (unlike PDEArena's `abs` of noise) so the spectral solver sees no kinks. For
+    `boundary="free-slip"` the noise is filtered as a cosine series on the box's cell
+    centres, so the smoke also has zero normal derivative at the walls."""
     if correlation_length <= 0:
         raise ValueError(f"correlation_length must be > 0, got {correlation_length}.")
+    box = _domain(grid, boundary)
     noise = jax.random.normal(key, grid.shape)
-    kx, ky = grid.wavenumbers
+    g = grid
+    if box is not None:
+        g, noise = box.doubled, box.extend(noise, SMOKE_PARITY)
+    kx, ky = g.wavenumbers
     filt = jnp.exp(-0.5 * (kx**2 + ky**2) * correlation_length**2)
-    field = grid.to_physical(grid.to_spectral(noise) * filt)
+    field = g.to_physical(g.to_spectral(noise) * filt)
+    if box is not None:
+        field = box.restrict(field)
     return (field - field.min()) / (field.max() - field.min())

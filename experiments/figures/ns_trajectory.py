@@ -2,6 +2,11 @@
 
 pdessl generate ns-tiny --out ns.h5 --num-samples 1
 python experiments/figures/ns_trajectory.py ns.h5 --out experiments/figures/ns_smoke.png
+
+The vorticity is the spectral curl of the stored velocities: on the periodic grid, or
+for a closed free-slip box (`--boundary free-slip`, read from the file's `boundary`
+attribute by default) on the mirror-extended box, where vx is a sine series in x and
+vy a sine series in y.
 """
 
 import argparse
@@ -15,8 +20,22 @@ import numpy as np
 from pdessl.datasets import open_dataset
 
 
-def vorticity(vx, vy, dx, dy):
-    """Spectral curl on the periodic grid."""
+def _mirror(f, px, py):
+    """The box field extended by reflection about its walls (parities px, py)."""
+    f = np.concatenate([f, px * f[..., ::-1, :]], axis=-2)
+    return np.concatenate([f, py * f[..., ::-1]], axis=-1)
+
+
+def vorticity(vx, vy, dx, dy, boundary="periodic"):
+    """Spectral curl on the periodic grid, or on the box's cell centres."""
+    if boundary == "free-slip":
+        nx, ny = vx.shape[-2:]
+        w = vorticity(_mirror(vx, -1, 1), _mirror(vy, 1, -1), dx, dy)
+        return w[..., :nx, :ny]
+    if boundary != "periodic":
+        raise ValueError(
+            f"boundary must be 'periodic' or 'free-slip', not {boundary!r}."
+        )
     nx, ny = vx.shape[-2:]
     kx = 2 * np.pi * np.fft.fftfreq(nx, d=dx)[:, None]
     ky = 2 * np.pi * np.fft.fftfreq(ny, d=dy)[None, :]
@@ -31,8 +50,15 @@ def main():
     parser.add_argument("--out", required=True)
     parser.add_argument("--sample", type=int, default=0)
     parser.add_argument("--frames", type=int, default=5)
+    parser.add_argument(
+        "--boundary",
+        choices=("periodic", "free-slip"),
+        default=None,
+        help="default: the file's `boundary` attribute (periodic if absent)",
+    )
     args = parser.parse_args()
     ds = open_dataset(args.file)
+    boundary = args.boundary or str(ds.attrs.get("boundary", "periodic"))
     i = args.sample
     u, vx, vy = (ds[k].values[i] for k in ("u", "vx", "vy"))
     dx, dy, dt, t0 = (float(ds[k].values[i]) for k in ("dx", "dy", "dt", "t0"))
@@ -40,7 +66,7 @@ def main():
     frames = np.linspace(0, nt - 1, args.frames).round().astype(int)
     fig, axes = plt.subplots(2, len(frames), figsize=(2.6 * len(frames), 5.4))
     extent = (0, nx * dx, 0, ny * dy)
-    w_all = vorticity(vx[frames], vy[frames], dx, dy)
+    w_all = vorticity(vx[frames], vy[frames], dx, dy, boundary)
     wmax = np.abs(w_all).max()
     for c, f in enumerate(frames):
         # Arrays are indexed [x, y]; imshow wants [row=y, col=x] with y up.
@@ -67,7 +93,7 @@ def main():
             ax.set_yticks([])
     fig.suptitle(
         f"{ds.attrs['recipe_name']} sample {i}, buoyancy "
-        f"{float(ds['buoyancy'].values[i]):.3f} (+y up)",
+        f"{float(ds['buoyancy'].values[i]):.3f} (+y up), {boundary}",
         fontsize=9,
     )
     fig.tight_layout()
