@@ -25,7 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import xarray as xr
-from jaxtyping import Array, Float, PRNGKeyArray
+from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
 from pdessl.models import TimeStepper1d
 
@@ -96,11 +96,24 @@ def _sample_pairs(key, u, time_window: int, batch_size: int):
     return idx, x, y
 
 
+def _optimizer(config: TimestepConfig) -> optax.GradientTransformation:
+    """Adam with linear warmup and cosine decay; built from the (hashable) config
+    inside the jitted step too, so runs with the same config share one compilation."""
+    schedule = optax.warmup_cosine_decay_schedule(
+        0.0,
+        config.learning_rate,
+        min(config.warmup_steps, config.steps - 1),
+        config.steps,
+    )
+    return optax.adam(schedule)
+
+
 @eqx.filter_jit(donate="all-except-first")
-def _train_step(static, model, opt_state, step):
-    optimizer, u, cond, key, batch_size = static
-    tw = model.time_window
-    idx, x, y = _sample_pairs(jax.random.fold_in(key, step), u, tw, batch_size)
+def _train_step(data, model, opt_state, step):
+    config, u, cond, key = data
+    idx, x, y = _sample_pairs(
+        jax.random.fold_in(key, step), u, config.time_window, config.batch_size
+    )
     c = None if cond is None else cond[idx]
     params, rest = eqx.partition(model, eqx.is_inexact_array)
 
@@ -110,14 +123,14 @@ def _train_step(static, model, opt_state, step):
         return jnp.mean((pred - y) ** 2)
 
     loss, grads = jax.value_and_grad(loss_fn)(params)
-    updates, opt_state = optimizer.update(grads, opt_state, params)
+    updates, opt_state = _optimizer(config).update(grads, opt_state, params)
     return eqx.combine(optax.apply_updates(params, updates), rest), opt_state, loss
 
 
 def train_timestepper(
     model: TimeStepper1d,
-    u: Float[np.ndarray, "sample time x"],
-    cond: Float[np.ndarray, "sample cond"] | None,
+    u: Float[ArrayLike, "sample time x"],
+    cond: Float[ArrayLike, "sample cond"] | None,
     config: TimestepConfig,
     *,
     key: PRNGKeyArray,
@@ -142,19 +155,17 @@ def train_timestepper(
                 f"cond must be (sample, {model.cond_dim}) = ({u.shape[0]}, "
                 f"{model.cond_dim}), got {cond.shape}."
             )
-    schedule = optax.warmup_cosine_decay_schedule(
-        0.0,
-        config.learning_rate,
-        min(config.warmup_steps, config.steps - 1),
-        config.steps,
-    )
-    optimizer = optax.adam(schedule)
-    opt_state = optimizer.init(eqx.filter(model, eqx.is_inexact_array))
-    static = (optimizer, u, cond, key, config.batch_size)
+    if model.time_window != config.time_window:
+        raise ValueError(
+            f"the model's time window {model.time_window} differs from the config's "
+            f"{config.time_window}."
+        )
+    opt_state = _optimizer(config).init(eqx.filter(model, eqx.is_inexact_array))
+    data = (config, u, cond, key)
     losses = []
     for step in range(config.steps):
         model, opt_state, loss = _train_step(
-            static, model, opt_state, jnp.asarray(step, dtype=jnp.int32)
+            data, model, opt_state, jnp.asarray(step, dtype=jnp.int32)
         )
         losses.append(loss)
     losses = np.asarray(jnp.stack(losses))
@@ -167,11 +178,12 @@ def train_timestepper(
 
 
 def rollout(
-    model, u0: Float[Array, "tw x"], cond, num_frames: int
+    model, u0: Float[ArrayLike, "tw x"], cond, num_frames: int
 ) -> Float[Array, "frames x"]:
     """Autoregressive rollout: `num_frames` frames after the window `u0`, predicted
     chunk by chunk from the model's own previous chunk (the last chunk is cut to
     length)."""
+    u0 = jnp.asarray(u0, dtype=jnp.float32)
     tw = u0.shape[0]
     chunks = math.ceil(num_frames / tw)
 
@@ -184,10 +196,11 @@ def rollout(
 
 
 def teacher_forced(
-    model, u: Float[Array, "time x"], cond, time_window: int
+    model, u: Float[ArrayLike, "time x"], cond, time_window: int
 ) -> Float[Array, "frames x"]:
     """Frames `time_window` to the end, each chunk predicted from the *true* previous
     window (the one-step error on the rollout's frames)."""
+    u = jnp.asarray(u, dtype=jnp.float32)
     frames, nx = u.shape
     num = frames - time_window
     chunks = math.ceil(num / time_window)
@@ -214,8 +227,8 @@ def _evaluate(model, u, cond, time_window: int):
 
 def rollout_nmse(
     model,
-    u: Float[np.ndarray, "sample time x"],
-    cond: Float[np.ndarray, "sample cond"] | None,
+    u: Float[ArrayLike, "sample time x"],
+    cond: Float[ArrayLike, "sample cond"] | None,
     time_window: int,
 ) -> dict[str, float]:
     """Mean over trajectories of the per-trajectory NMSE of the full rollout from the
