@@ -15,6 +15,7 @@ from pdessl.downstream import (
     parameter_condition,
     rollout,
     rollout_nmse,
+    ssl_condition,
     train_timestepper,
 )
 from pdessl.models import TimeStepper1d, UNet2d
@@ -206,21 +207,42 @@ def test_parameter_condition(files):
         Standardiser.fit(values)(np.zeros((3, 2)))
 
 
-def _tiny_encoder(path, pde="burgers"):
+@pytest.fixture(scope="module")
+def encoder(tmp_path_factory):
+    """An untrained encoder of the tiny preset, exported like a pretrained one."""
     from pdessl.training import ChannelScales, export_encoder, load_config
     from pdessl.training._pretrain import build
 
-    config = load_config("tiny", pde=pde)
+    config = load_config("tiny")
     model, state, *_ = build(config)
     return export_encoder(
-        path, model.encoder, state, config, ChannelScales(t=0.64, x=3.1, u=0.3)
+        tmp_path_factory.mktemp("enc") / "enc.eqx",
+        model.encoder,
+        state,
+        config,
+        ChannelScales(t=0.64, x=3.1, u=0.3),
     )
 
 
-def test_cli_timestep_prints_a_table_per_conditioning(tmp_path, files, capsys):
+def test_ssl_condition_sees_only_the_context_window(files, encoder):
+    from pdessl.training import load_encoder
+
+    enc, state, header = load_encoder(encoder)
+    ds = datasets.open_dataset(files["test"]).load()
+    tw = 4
+    reps = ssl_condition(ds, enc, state, header, tw)
+    assert reps.shape == (8, header["widths"][-1])
+    later = ds.copy(deep=True)
+    later["u"][:, tw:] = 0.0  # the frames the time-stepper must predict
+    np.testing.assert_array_equal(ssl_condition(later, enc, state, header, tw), reps)
+    earlier = ds.copy(deep=True)
+    earlier["u"][:, tw - 1] = 0.0
+    assert not np.allclose(ssl_condition(earlier, enc, state, header, tw), reps)
+
+
+def test_cli_timestep_prints_a_table_per_conditioning(tmp_path, files, encoder, capsys):
     from pdessl.cli import main
 
-    encoder = _tiny_encoder(tmp_path / "enc.eqx")
     base = ["timestep", "--train", str(files["train"]), "--test", str(files["test"])]
     base += ["--steps", "3", "--width", "8", "--depth", "1"]
     out = tmp_path / "r.json"
@@ -233,6 +255,12 @@ def test_cli_timestep_prints_a_table_per_conditioning(tmp_path, files, capsys):
     assert results["rollout_frames"] == 32 - 8
     for runs in results["modes"].values():
         assert len(runs["rollout"]) == 2 and np.all(np.isfinite(runs["rollout"]))
+    # log nu; the tiny encoder's 32-dim representation.
+    assert [results["modes"][m]["cond_dim"] for m in ("none", "params", "ssl")] == [
+        0,
+        1,
+        32,
+    ]
 
     def error(*extra):
         assert main([*base, *extra]) == 2
@@ -242,5 +270,10 @@ def test_cli_timestep_prints_a_table_per_conditioning(tmp_path, files, capsys):
     assert "needs an encoder" in error("--cond", "ssl")
     assert "'mu' is not a per-sample" in error("--cond", "params", "--params", "mu")
     assert "fewer than 2 x time_window" in error("--time-window", "17")
-    kdv = _tiny_encoder(tmp_path / "kdv.eqx", pde="kdv")
+    # The same encoder, its header claiming KdV pretraining data.
+    first, payload = encoder.read_bytes().split(b"\n", 1)
+    kdv = tmp_path / "kdv.eqx"
+    kdv.write_bytes(
+        json.dumps({**json.loads(first), "pde": "kdv"}).encode() + b"\n" + payload
+    )
     assert "pretrained on 'kdv' data" in error("--cond", "ssl", "--encoder", str(kdv))

@@ -95,19 +95,22 @@ def ssl_condition(
     batch_size: int = 64,
 ) -> np.ndarray:
     """`(sample, dim)` representations of each trajectory's first `time_window`
-    frames. The window is cut into `x // crop_space` crops of the pretraining width
-    (periodic), each encoded as a pretraining view without augmentation; the
+    frames. The window is cut into `x // crop_space` side-by-side crops of the
+    pretraining width, each encoded as a pretraining view without augmentation; the
     representations are averaged over the crops."""
     _check_encoder_fits(ds, encoder, header, time_window)
     scales = ChannelScales(**header["scales"])
     width = header["crop_space"]
     nx = ds.sizes["x"]
     u = np.asarray(ds.u.values[:, :time_window], dtype=np.float32)
-    identity = symmetries.Augmentation((symmetries.SpaceShift(0.0),), 1, 1)
     encoder = eqx.nn.inference_mode(encoder)
-    dx = np.asarray(ds.dx.values)
-    t0, dt, length = (np.asarray(ds[v].values) for v in ("t0", "dt", "L"))
+    t0, dt, dx, length = (np.asarray(ds[v].values) for v in ("t0", "dt", "dx", "L"))
+    identity = symmetries.Augmentation((symmetries.SpaceShift(0.0),), 1, 1)
 
+    # The encoder and its state are closed over (constants of the compiled function):
+    # passed as jit arguments, the inference-mode BatchNorm returned float64 features
+    # under x64 (equinox 0.13.8; its state holds an int64 counter), which the next
+    # float32 convolution rejects.
     @eqx.filter_jit
     def encode(u, t0, dt, dx, length):
         views = jax.vmap(make_view, in_axes=(None, None, 0, 0, 0, 0, 0, None))(

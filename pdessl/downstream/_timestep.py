@@ -355,7 +355,7 @@ def timestep_experiment(
     for mode in modes:
         c_train, c_test = conditions[mode]
         cond_dim = 0 if c_train is None else c_train.shape[1]
-        runs = dict(rollout=[], one_step=[], final_loss=[])
+        runs = dict(cond_dim=cond_dim, rollout=[], one_step=[], final_loss=[])
         for seed in seeds:
             k_init, k_train = jax.random.split(jax.random.key(seed))
             model = make_timestepper(config, cond_dim, key=k_init)
@@ -384,12 +384,12 @@ def format_results(results: dict) -> str:
         f"test NMSE over {results['rollout_frames']} rollout frames "
         f"(time window {results['config']['time_window']}, {results['test_samples']} "
         f"test trajectories, mean ± std over {seeds} seed{'s' * (seeds > 1)})",
-        f"{'conditioning':<14}{'rollout':>22}{'one-step':>22}",
+        f"{'conditioning':<14}{'rollout':>24}{'one-step':>24}",
     ]
     for mode, runs in results["modes"].items():
-        lines.append(
-            f"{mode:<14}"
-            f"{runs['rollout_mean']:>13.4f} ± {runs['rollout_std']:<6.4f}"
-            f"{runs['one_step_mean']:>13.4f} ± {runs['one_step_std']:<6.4f}"
-        )
+        cells = [
+            f"{runs[f'{n}_mean']:.3e} ± {runs[f'{n}_std']:.1e}"
+            for n in ("rollout", "one_step")
+        ]
+        lines.append(f"{mode:<14}{cells[0]:>24}{cells[1]:>24}")
     return "\n".join(lines)
