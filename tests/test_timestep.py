@@ -209,15 +209,18 @@ def test_parameter_condition(files):
 
 @pytest.fixture(scope="module")
 def encoder(tmp_path_factory):
-    """An untrained encoder of the tiny preset, exported like a pretrained one."""
+    """An untrained one-stage encoder (the tiny preset cut down), exported like a
+    pretrained one."""
+    from pdessl.models import ResNet
     from pdessl.training import ChannelScales, export_encoder, load_config
-    from pdessl.training._pretrain import build
 
-    config = load_config("tiny")
-    model, state, *_ = build(config)
+    config = load_config("tiny", widths=(8,), depths=(1,))
+    model, state = eqx.nn.make_with_state(ResNet)(
+        3, widths=(8,), depths=(1,), imagenet_stem=False, key=jax.random.key(0)
+    )
     return export_encoder(
         tmp_path_factory.mktemp("enc") / "enc.eqx",
-        model.encoder,
+        model,
         state,
         config,
         ChannelScales(t=0.64, x=3.1, u=0.3),
@@ -255,11 +258,11 @@ def test_cli_timestep_prints_a_table_per_conditioning(tmp_path, files, encoder, 
     assert results["rollout_frames"] == 32 - 8
     for runs in results["modes"].values():
         assert len(runs["rollout"]) == 2 and np.all(np.isfinite(runs["rollout"]))
-    # log nu; the tiny encoder's 32-dim representation.
+    # log nu; the test encoder's 8-dim representation.
     assert [results["modes"][m]["cond_dim"] for m in ("none", "params", "ssl")] == [
         0,
         1,
-        32,
+        8,
     ]
 
     def error(*extra):
