@@ -3,3 +3,6 @@
 from ._resnet import BasicBlock as BasicBlock
 from ._resnet import Projector as Projector
 from ._resnet import ResNet as ResNet
+from ._timestepper import ConditionEmbedding as ConditionEmbedding
+from ._timestepper import TimeStepper1d as TimeStepper1d
+from ._timestepper import UNet2d as UNet2d
