@@ -289,6 +289,8 @@ def _probe(args: argparse.Namespace) -> int:
     if args.out:
         with open(args.out, "w") as f:
             json.dump(report, f, indent=1)
+        print(f"wrote {args.out}")
+    return 0
 
 
 def _timestep(args: argparse.Namespace) -> int:
