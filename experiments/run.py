@@ -3,8 +3,9 @@
 python experiments/run.py experiments/configs/cpu/*.toml --workroot runs/experiments \
     --summary experiments/results/cpu.md
 
-Each config runs in `WORKROOT/NAME` (resumable: re-running skips finished data and
-pretraining); its `results.json` is copied to `experiments/results/SIZE/NAME.json`
+Each config runs in `WORKROOT/NAME`; data and encoders go to `WORKROOT/_shared/`,
+shared by configs with the same data and pretraining (resumable: re-running skips
+finished data and pretraining); its `results.json` is copied to `experiments/results/SIZE/NAME.json`
 next to the summary, and the summary is a Markdown table of every method's test
 NMSE and relative L1 error (mean ± std over seeds) with the stage timings.
 """
@@ -30,14 +31,15 @@ def _row(name: str, results: dict) -> list[str]:
                 f"| {method} | {nmse['mean']:.4f} ± {nmse['std']:.4f} "
                 f"| {l1['mean']:.4f} ± {l1['std']:.4f} | {minutes:.1f} |"
             )
-    for key in ("timestep",):
-        if key in results:
-            for method, scores in results[key]["results"].items():
-                nmse = scores["nmse"]
-                rows.append(
-                    f"| {name} | rollout | {method} | {nmse['mean']:.4f} ± "
-                    f"{nmse['std']:.4f} | | {minutes:.1f} |"
-                )
+    if "timestep" in results:
+        ts = results["timestep"]
+        window = ts["config"]["time_window"]
+        for mode, runs in ts["modes"].items():
+            rows.append(
+                f"| {name} | rollout, window {window} | {mode} "
+                f"| {runs['rollout_mean']:.4g} ± {runs['rollout_std']:.2g} "
+                f"| | {minutes:.1f} |"
+            )
     return rows
 
 
@@ -57,7 +59,12 @@ def main():
         config = load_experiment(path)
         print(f"== {config.name}: {config.description}")
         tick = time.perf_counter()
-        results = run_experiment(config, Path(args.workroot) / config.name, seeds=seeds)
+        results = run_experiment(
+            config,
+            Path(args.workroot) / config.name,
+            seeds=seeds,
+            shared=Path(args.workroot) / "_shared",
+        )
         print(f"== {config.name} done in {time.perf_counter() - tick:.0f} s")
         lines += _row(config.name, results)
         if args.summary:

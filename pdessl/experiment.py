@@ -107,9 +107,33 @@ def load_experiment(name_or_path: str | Path) -> ExperimentConfig:
         )
     if data.get("regression") and "target" not in data["regression"]:
         raise ValueError(f"{name}: [regression] needs a target.")
+    if data.get("timestep") is not None:
+        _timestep_options(data["timestep"], name)
     config = ExperimentConfig(**data)
     _pretrain_config(config)  # validate the pretraining section now, not later
     return config
+
+
+TIMESTEP_KEYS = {"modes", "params", "log_params"}
+
+
+def _timestep_options(section: dict, name: str = "experiment"):
+    """`(modes, TimestepConfig, extra keyword arguments)` of a [timestep] section."""
+    from pdessl.downstream import TimestepConfig
+
+    fields = {f.name for f in dataclasses.fields(TimestepConfig)}
+    unknown = set(section) - fields - TIMESTEP_KEYS
+    if unknown:
+        raise ValueError(
+            f"{name}: unknown [timestep] key(s) {sorted(unknown)}; known: "
+            f"{sorted(fields | TIMESTEP_KEYS)}."
+        )
+    config = TimestepConfig(**{k: v for k, v in section.items() if k in fields})
+    extra = {k: section[k] for k in ("params", "log_params") if k in section}
+    if "params" in extra:
+        extra["params"] = tuple(extra["params"])
+    modes = tuple(section.get("modes", ("none", "params", "ssl")))
+    return modes, config, extra
 
 
 def _pretrain_config(config: ExperimentConfig):
@@ -118,6 +142,14 @@ def _pretrain_config(config: ExperimentConfig):
     overrides = dict(config.pretrain)
     preset = overrides.pop("preset", "tiny")
     return load_config(preset, **overrides)
+
+
+def _stage_key(config: ExperimentConfig) -> str:
+    import hashlib
+
+    what = [config.recipe, config.unlabelled, config.test, config.pretrain]
+    digest = hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()
+    return f"{Path(config.recipe).stem}-{digest[:12]}"
 
 
 def _data(config: ExperimentConfig, workdir: Path, progress) -> tuple[Path, Path]:
@@ -139,10 +171,16 @@ def run_experiment(
     *,
     seeds: tuple[int, ...] | None = None,
     figures: bool = True,
+    shared: str | Path | None = None,
     progress=print,
 ) -> dict:
     """Run (or resume) every stage of `config` in `workdir`; returns the results
-    also written to `workdir/results.json`."""
+    also written to `workdir/results.json`.
+
+    With `shared`, the data and the pretrained encoder live in
+    `shared/<key>/` instead, `key` a digest of the recipe, the data sizes and the
+    pretraining configuration: experiments that differ only downstream (a
+    regression cell and a time-stepping cell of the same PDE) pretrain once."""
     import pdessl
     from pdessl import downstream
     from pdessl.training import pretrain
@@ -152,15 +190,17 @@ def run_experiment(
     seeds = tuple(config.seeds if seeds is None else seeds)
     timings = {}
     tick = time.perf_counter()
-    train, test = _data(config, workdir, progress)
+    pre_config = _pretrain_config(config)
+    base = workdir if shared is None else Path(shared).resolve() / _stage_key(config)
+    train, test = _data(config, base, progress)
     timings["data_s"] = time.perf_counter() - tick
 
-    pre_config = _pretrain_config(config)
-    encoder_path = workdir / "pretrain" / "encoder.eqx"
+    pretrain_dir = base / "pretrain"
+    encoder_path = pretrain_dir / "encoder.eqx"
     tick = time.perf_counter()
     if not encoder_path.exists():
         progress(f"pretraining for {pre_config.steps} steps")
-        pretrain(pre_config, workdir / "pretrain", data=train, progress=progress)
+        pretrain(pre_config, pretrain_dir, data=train, progress=progress)
     timings["pretrain_s"] = time.perf_counter() - tick
     encoder = pdessl.load_encoder(encoder_path)
 
@@ -190,11 +230,26 @@ def run_experiment(
         timings["regression_s"] = time.perf_counter() - tick
         results["regression"] = report
         progress(downstream.format_results(report))
+    if config.timestep is not None:
+        tick = time.perf_counter()
+        modes, ts_config, extra = _timestep_options(config.timestep, config.name)
+        results["timestep"] = downstream.timestep_experiment(
+            train,
+            test,
+            modes=modes,
+            seeds=seeds,
+            config=ts_config,
+            encoder=str(encoder_path),
+            progress=progress,
+            **extra,
+        )
+        timings["timestep_s"] = time.perf_counter() - tick
+        progress(downstream.format_timestep_results(results["timestep"]))
     results["timings"] = {k: round(v, 1) for k, v in timings.items()}
     with open(workdir / "results.json", "w") as f:
         json.dump(results, f, indent=1)
     if figures:
-        _figures(workdir, results, train, pre_config, progress)
+        _figures(workdir, pretrain_dir, results, train, pre_config, progress)
     return results
 
 
@@ -204,7 +259,9 @@ def _cpu_count() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 0
 
 
-def _figures(workdir: Path, results: dict, train: Path, pre_config, progress):
+def _figures(
+    workdir: Path, pretrain_dir: Path, results: dict, train: Path, pre_config, progress
+):
     try:
         import matplotlib
 
@@ -215,7 +272,7 @@ def _figures(workdir: Path, results: dict, train: Path, pre_config, progress):
         return
     out = workdir / "figures"
     out.mkdir(exist_ok=True)
-    rows = [json.loads(line) for line in open(workdir / "pretrain" / "metrics.jsonl")]
+    rows = [json.loads(line) for line in open(pretrain_dir / "metrics.jsonl")]
     probe_key = f"probe_nmse_{pre_config.probe_target}"
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.2))
     steps = [r["step"] for r in rows]

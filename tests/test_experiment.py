@@ -29,6 +29,12 @@ target = "nu"
 labelled = 12
 supervised_steps = 4
 head_steps = 20
+
+[timestep]
+modes = ["none", "ssl"]
+time_window = 4
+steps = 3
+width = 8
 """
 
 
@@ -42,6 +48,8 @@ def test_experiment_runs_every_stage_and_resumes(tmp_path):
     assert results["pretrain"]["steps"] == 4
     for method in ("ssl_linear", "ssl_mlp", "supervised"):
         assert len(results["regression"]["results"][method]["nmse"]["values"]) == 2
+    for mode in ("none", "ssl"):
+        assert len(results["timestep"]["modes"][mode]["rollout"]) == 2
     for name in ("training_curves", "nmse_bars", "augmented_samples"):
         assert (work / "figures" / f"{name}.png").stat().st_size > 1000
     # A second run reuses the data and the encoder instead of redoing them.
@@ -68,6 +76,7 @@ def test_experiment_config_errors(tmp_path):
         "[regression]\nlabelled = 3": "needs a target",
         '[regression]\ntarget = "nu"\nheadz = 1': "unknown \\[regression\\] key",
         "[pretrain]\nstepz = 3": "unknown config key",
+        "[timestep]\nwindow = 3": "unknown \\[timestep\\] key",
     }
     base = 'name = "x"\nrecipe = "burgers-tiny"\nunlabelled = 8\ntest = 4\n'
     for extra, message in cases.items():

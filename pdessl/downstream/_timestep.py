@@ -372,7 +372,10 @@ def timestep_experiment(
             )
         for name in ("rollout", "one_step"):
             runs[f"{name}_mean"] = float(np.mean(runs[name]))
-            runs[f"{name}_std"] = float(np.std(runs[name]))
+            # Sample standard deviation over seeds (as the regression reports).
+            runs[f"{name}_std"] = (
+                float(np.std(runs[name], ddof=1)) if len(seeds) > 1 else 0.0
+            )
         results["modes"][mode] = runs
     return results
 
