@@ -248,6 +248,15 @@ def _pretrain(args: argparse.Namespace) -> int:
 
     config = load_config(args.config, steps=args.steps, seed=args.seed)
     metrics = pretrain(config, args.workdir, data=args.data)
+    if "preempted_at" in metrics:
+        from pdessl.training._preemption import EXIT_CODE
+
+        print(
+            f"stopped by a preemption signal; checkpoint at step "
+            f"{metrics['preempted_at']} in {args.workdir}/checkpoints. Run the same "
+            "command again to resume."
+        )
+        return EXIT_CODE
     print(
         f"done: loss {metrics.get('loss', float('nan')):.4f}; encoder at "
         f"{args.workdir}/encoder.eqx, metrics in {args.workdir}/metrics.jsonl"
@@ -365,7 +374,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     aug.set_defaults(func=_augment)
 
-    pre = sub.add_parser("pretrain", help="VICReg pretraining with Lie symmetry views")
+    pre = sub.add_parser(
+        "pretrain",
+        help="VICReg pretraining with Lie symmetry views",
+        description="VICReg pretraining. Resumes from the workdir's last checkpoint. "
+        "On SIGTERM or SIGUSR1 it saves a checkpoint at the next step and exits with "
+        "code 3 (rerun to resume); errors exit with code 2.",
+    )
     pre.add_argument("config", help="a preset (tiny) or a TOML file")
     pre.add_argument("--workdir", required=True)
     pre.add_argument(

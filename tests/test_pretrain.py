@@ -1,5 +1,6 @@
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -33,13 +34,16 @@ def _losses(workdir):
     return {r["step"]: r["loss"] for r in rows}
 
 
-def test_sigkilled_pretraining_resumes_to_the_same_losses(tmp_path, data):
-    config = load_config("tiny", steps=40)
-    ref = tmp_path / "ref"
-    pretrain(config, ref, data=data, progress=lambda *_: None)
+@pytest.fixture(scope="module")
+def reference_losses(tmp_path_factory, data):
+    """Losses of an uninterrupted 40-step tiny run (logged every 10 steps)."""
+    ref = tmp_path_factory.mktemp("ref")
+    pretrain(load_config("tiny", steps=40), ref, data=data, progress=lambda *_: None)
+    return _losses(ref)
 
-    run = tmp_path / "run"
-    cmd = [
+
+def _tiny_40_steps_cmd(run, data):
+    return [
         sys.executable,
         "-m",
         "pdessl.cli",
@@ -52,25 +56,93 @@ def test_sigkilled_pretraining_resumes_to_the_same_losses(tmp_path, data):
         "--data",
         str(data),
     ]
+
+
+def _signalled(cmd, sig, after):
+    """Run `cmd`, send `sig` once it prints a line starting with `after`; return its
+    exit code and output."""
     proc = subprocess.Popen(
         cmd,
         stdout=subprocess.PIPE,
         text=True,
         env=dict(os.environ, PYTHONUNBUFFERED="1"),
     )
+    out = []
     for line in proc.stdout:
-        if line.startswith("step 30"):  # checkpoint at 20 is saved by then
-            proc.send_signal(signal.SIGKILL)
+        out.append(line)
+        if line.startswith(after):
+            proc.send_signal(sig)
             break
+    out.append(proc.stdout.read())
     proc.wait()
-    assert proc.returncode == -signal.SIGKILL
-    res = subprocess.run(cmd, capture_output=True, text=True, check=True)
-    assert "resumed from step 20" in res.stdout
-    a, b = _losses(ref), _losses(run)
+    return proc.returncode, "".join(out)
+
+
+def _assert_same_losses(reference, resumed, steps):
     # Same data order (epoch, index from the step), same fold_in(key, step), restored
     # parameters, optimiser and BatchNorm state: identical arithmetic on one CPU.
-    for step in (30, 40):
-        assert b[step] == pytest.approx(a[step], rel=1e-6), (step, a, b)
+    for step in steps:
+        assert resumed[step] == pytest.approx(reference[step], rel=1e-6), (
+            step,
+            reference,
+            resumed,
+        )
+
+
+def test_sigkilled_pretraining_resumes_to_the_same_losses(
+    tmp_path, data, reference_losses
+):
+    cmd = _tiny_40_steps_cmd(tmp_path, data)
+    # By step 30 the checkpoint at 20 is saved.
+    code, _ = _signalled(cmd, signal.SIGKILL, after="step 30")
+    assert code == -signal.SIGKILL
+    res = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    assert "resumed from step 20" in res.stdout
+    _assert_same_losses(reference_losses, _losses(tmp_path), (30, 40))
+
+
+def test_preemption_signal_stops_at_the_next_step_and_resumes(
+    tmp_path, data, reference_losses
+):
+    # In process: the signal is sent from the logging callback after step 10, so the
+    # run must stop exactly at step 10, before the step-11 update.
+    config = load_config("tiny", steps=40)
+
+    def progress(line):
+        if line.startswith("step 10"):
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    metrics = pretrain(config, tmp_path, data=data, progress=progress)
+    assert metrics["preempted_at"] == 10
+    assert (tmp_path / "checkpoints" / "10").is_dir()
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # handler restored
+    lines = []
+    pretrain(config, tmp_path, data=data, progress=lines.append)
+    assert lines[0] == "resumed from step 10"
+    _assert_same_losses(reference_losses, _losses(tmp_path), (20, 30, 40))
+
+
+@pytest.mark.slow  # two pretraining subprocesses per signal: ~45 s each
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGUSR1])
+def test_preemption_signal_saves_and_resumes_to_the_same_losses(
+    tmp_path, data, reference_losses, sig
+):
+    from pdessl.training._preemption import EXIT_CODE
+
+    cmd = _tiny_40_steps_cmd(tmp_path, data)
+    code, out = _signalled(cmd, sig, after="step 10")
+    assert code == EXIT_CODE, out
+    match = re.search(r"checkpoint at step (\d+)", out)
+    assert match, out
+    stopped = int(match.group(1))
+    # The signal came after step 10 was logged; the run stops at a step boundary
+    # after that (how far the loop got depends on timing) and before the end.
+    assert 10 <= stopped < 40, out
+    assert (tmp_path / "checkpoints" / str(stopped)).is_dir()
+    res = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    assert f"resumed from step {stopped}" in res.stdout
+    logged_after = [s for s in (20, 30, 40) if s > stopped]
+    _assert_same_losses(reference_losses, _losses(tmp_path), logged_after)
 
 
 def test_exported_encoder_reloads_with_identical_embeddings(tmp_path, data):

@@ -22,6 +22,7 @@ from pdessl.models import Projector, ResNet
 
 from ._config import PretrainConfig
 from ._export import export_encoder
+from ._preemption import PreemptionNotice
 from ._probe import ridge_probe_nmse
 from ._step import ChannelScales, SSLModel, make_view, train_step
 
@@ -155,7 +156,11 @@ def pretrain(
     progress=print,
 ) -> dict:
     """Run (or resume) pretraining in `workdir`. Without `data`, generates the
-    `data_recipe` training split there first. Returns the last metrics."""
+    `data_recipe` training split there first. Returns the last metrics.
+
+    On SIGTERM or SIGUSR1 (a preemption notice) it saves a checkpoint at the next step
+    boundary and returns early, with `preempted_at` (that step) in the metrics;
+    calling it again resumes from there."""
     import orbax.checkpoint as ocp
 
     workdir = Path(workdir).resolve()
@@ -244,49 +249,64 @@ def pretrain(
     last_logged, window_start, tick = start, start, time.perf_counter()
     metrics = {}
     batches = _batches(loader, start)
-    for step in range(start, config.steps):
-        batch = put(next(batches))
-        model, state, opt_state, m = train_step(
-            (static, batch, key, step), model, state, opt_state
+
+    def save(step):
+        arrays = jax.tree.leaves(eqx.filter((model, state, opt_state), eqx.is_array))
+        manager.save(
+            step,
+            args=ocp.args.Composite(
+                arrays=ocp.args.StandardSave({str(i): a for i, a in enumerate(arrays)}),
+                meta=ocp.args.JsonSave({"config": dataclasses.asdict(config)}),
+            ),
         )
-        if (step + 1) % config.log_every == 0 or step + 1 == config.steps:
-            metrics = {k: float(v) for k, v in m.items()}
-            if not all(math.isfinite(v) for v in metrics.values()):
-                raise FloatingPointError(
-                    f"non-finite loss or metrics between steps {last_logged} and "
-                    f"{step + 1}: {metrics}. Lower the learning rate or check the data."
+
+    with PreemptionNotice() as notice:
+        for step in range(start, config.steps):
+            if notice.agreed():
+                if manager.latest_step() != step:
+                    save(step)
+                manager.wait_until_finished()
+                manager.close()
+                progress(f"preempted: checkpoint saved at step {step}")
+                return dict(metrics, preempted_at=step)
+            batch = put(next(batches))
+            model, state, opt_state, m = train_step(
+                (static, batch, key, step), model, state, opt_state
+            )
+            if (step + 1) % config.log_every == 0 or step + 1 == config.steps:
+                metrics = {k: float(v) for k, v in m.items()}
+                if not all(math.isfinite(v) for v in metrics.values()):
+                    raise FloatingPointError(
+                        f"non-finite loss or metrics between steps {last_logged} and "
+                        f"{step + 1}: {metrics}. Lower the learning rate or check the "
+                        "data."
+                    )
+                if probe is not None and (step + 1) % config.probe_every == 0:
+                    metrics[f"probe_nmse_{config.probe_target}"] = _probe(
+                        model, state, *probe
+                    )
+                elapsed = time.perf_counter() - tick
+                metrics.update(
+                    step=step + 1,
+                    lr=float(schedule(step)),
+                    samples_per_s=(step + 1 - window_start)
+                    * config.batch_size
+                    / elapsed,
                 )
-            if probe is not None and (step + 1) % config.probe_every == 0:
-                metrics[f"probe_nmse_{config.probe_target}"] = _probe(
-                    model, state, *probe
+                if lead:
+                    with open(metrics_path, "a") as f:
+                        f.write(json.dumps(metrics) + "\n")
+                progress(
+                    f"step {step + 1}: loss {metrics['loss']:.4f}, "
+                    f"repr std {metrics['repr_std']:.3f}"
                 )
-            elapsed = time.perf_counter() - tick
-            metrics.update(
-                step=step + 1,
-                lr=float(schedule(step)),
-                samples_per_s=(step + 1 - window_start) * config.batch_size / elapsed,
-            )
-            if lead:
-                with open(metrics_path, "a") as f:
-                    f.write(json.dumps(metrics) + "\n")
-            progress(
-                f"step {step + 1}: loss {metrics['loss']:.4f}, "
-                f"repr std {metrics['repr_std']:.3f}"
-            )
-            last_logged, window_start, tick = step + 1, step + 1, time.perf_counter()
-        if (step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps:
-            arrays = jax.tree.leaves(
-                eqx.filter((model, state, opt_state), eqx.is_array)
-            )
-            manager.save(
-                step + 1,
-                args=ocp.args.Composite(
-                    arrays=ocp.args.StandardSave(
-                        {str(i): a for i, a in enumerate(arrays)}
-                    ),
-                    meta=ocp.args.JsonSave({"config": dataclasses.asdict(config)}),
-                ),
-            )
+                last_logged, window_start, tick = (
+                    step + 1,
+                    step + 1,
+                    time.perf_counter(),
+                )
+            if (step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps:
+                save(step + 1)
     manager.wait_until_finished()
     manager.close()
     if lead:
