@@ -184,6 +184,8 @@ def test_config_errors():
         load_config("huge")
     with pytest.raises(ValueError, match="batch_size"):
         load_config("tiny", batch_size=1)
+    with pytest.raises(ValueError, match=r"unknown optimizer 'sgd'.*adamw, lars"):
+        load_config("tiny", optimizer="sgd")
 
 
 def _five_logged_steps(tmp_path):
@@ -238,38 +240,38 @@ def test_data_parallel_over_devices_matches_one_device(tmp_path, data):
         assert b[step] == pytest.approx(a[step], rel=1e-5), (a, b)
 
 
-def test_two_processes_match_one_process(tmp_path, data):
-    # jax.distributed on localhost: two processes with one CPU device each, each
-    # loading its half of every global batch, against one process with the same
-    # global batch of 16.
+def _two_processes(cfg, data, workdir, *extra):
+    """`pdessl pretrain` as two jax.distributed processes on localhost, one CPU device
+    each."""
     import socket
 
-    cfg = _five_logged_steps(tmp_path)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=1")
-    base = [
-        sys.executable,
-        "-m",
-        "pdessl.cli",
-        "pretrain",
-        str(cfg),
-        "--data",
-        str(data),
-    ]
-    procs = [
+    env = dict(
+        os.environ,
+        XLA_FLAGS="--xla_force_host_platform_device_count=1",
+        PYTHONUNBUFFERED="1",
+    )
+    return [
         subprocess.Popen(
             [
-                *base,
+                sys.executable,
+                "-m",
+                "pdessl.cli",
+                "pretrain",
+                str(cfg),
+                "--data",
+                str(data),
                 "--workdir",
-                str(tmp_path / "two"),
+                str(workdir),
                 "--coordinator",
                 f"127.0.0.1:{port}",
                 "--num-processes",
                 "2",
                 "--process-id",
                 str(i),
+                *extra,
             ],
             env=env,
             stdout=subprocess.PIPE,
@@ -278,14 +280,26 @@ def test_two_processes_match_one_process(tmp_path, data):
         )
         for i in range(2)
     ]
+
+
+def _finish(procs, timeout=300):
+    """Outputs of the processes; never leaves a hung collective behind (SIGKILL:
+    JAX traps TERM)."""
     try:
-        outs = [p.communicate(timeout=300)[0] for p in procs]
+        return [p.communicate(timeout=timeout)[0] for p in procs]
     finally:
-        for (
-            p
-        ) in procs:  # never leave a hung collective behind (SIGKILL: JAX traps TERM)
+        for p in procs:
             if p.poll() is None:
                 p.kill()
+
+
+def test_two_processes_match_one_process(tmp_path, data):
+    # jax.distributed on localhost: two processes with one CPU device each, each
+    # loading its half of every global batch, against one process with the same
+    # global batch of 16.
+    cfg = _five_logged_steps(tmp_path)
+    procs = _two_processes(cfg, data, tmp_path / "two")
+    outs = _finish(procs)
     assert all(p.returncode == 0 for p in procs), outs
     a = _losses(tmp_path / "two")
     b = _one_process_losses(cfg, data, tmp_path / "one")
@@ -333,3 +347,25 @@ def test_pretraining_logs_the_online_probe(tmp_path, data):
             data=data,
             progress=lambda *_: None,
         )
+
+
+@pytest.mark.slow  # two 2-process runs: ~60 s
+def test_preemption_signal_to_one_process_stops_both_at_the_same_step(tmp_path, data):
+    from pdessl.training._preemption import EXIT_CODE
+
+    cfg = _five_logged_steps(tmp_path)
+    procs = _two_processes(cfg, data, tmp_path, "--steps", "40")
+    for line in procs[1].stdout:
+        if line.startswith("step 3"):
+            procs[1].send_signal(signal.SIGUSR1)  # process 0 gets no signal
+            break
+    outs = _finish(procs)
+    assert [p.returncode for p in procs] == [EXIT_CODE, EXIT_CODE], outs
+    steps = [re.search(r"checkpoint at step (\d+)", out) for out in outs]
+    assert all(steps), outs
+    stopped = {int(m.group(1)) for m in steps}
+    assert len(stopped) == 1 and 3 <= min(stopped) < 40, outs
+    procs = _two_processes(cfg, data, tmp_path, "--steps", "40")
+    outs = _finish(procs)
+    assert [p.returncode for p in procs] == [0, 0], outs
+    assert all(f"resumed from step {min(stopped)}" in out for out in outs), outs
