@@ -54,9 +54,21 @@ def build(config: PretrainConfig, in_channels: int = 3):
         min(config.warmup_steps, config.steps - 1),
         config.steps,
     )
-    optimizer = optax.adamw(
-        schedule, weight_decay=config.weight_decay, mask=_decay_mask
-    )
+    if config.optimizer == "lars":
+        # LARS as in VICReg (You et al. 2017): SGD with momentum 0.9 whose update of
+        # each weight tensor is rescaled by 1e-3 ||w|| / ||g + wd w||; biases and norm
+        # parameters get neither weight decay nor that rescaling.
+        optimizer = optax.lars(
+            schedule,
+            weight_decay=config.weight_decay,
+            weight_decay_mask=_decay_mask,
+            trust_ratio_mask=_decay_mask,
+            momentum=0.9,
+        )
+    else:
+        optimizer = optax.adamw(
+            schedule, weight_decay=config.weight_decay, mask=_decay_mask
+        )
     opt_state = optimizer.init(eqx.filter(model, eqx.is_inexact_array))
     return model, state, optimizer, opt_state, schedule
 
