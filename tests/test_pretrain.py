@@ -369,3 +369,80 @@ def test_preemption_signal_to_one_process_stops_both_at_the_same_step(tmp_path, 
     outs = _finish(procs)
     assert [p.returncode for p in procs] == [0, 0], outs
     assert all(f"resumed from step {min(stopped)}" in out for out in outs), outs
+
+
+@pytest.fixture(scope="module")
+def ns_data(tmp_path_factory):
+    path = tmp_path_factory.mktemp("ns") / "ns.h5"
+    datasets.generate(
+        datasets.load_recipe("ns-tiny"),
+        "train",
+        path,
+        num_samples=8,
+        batch_size=8,
+        progress=False,
+    )
+    return path
+
+
+def test_navier_stokes_pretraining_compiles_once_and_exports(tmp_path, ns_data):
+    import logging
+
+    from pdessl import symmetries
+    from pdessl.training import make_view_2d
+
+    config = load_config(
+        "ns-tiny",
+        steps=3,
+        batch_size=4,  # 8 samples: 2 batches per epoch, 1 per CPU device
+        log_every=1,
+        probe_every=3,
+        probe_samples=8,
+    )
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger = logging.getLogger("jax")
+    logger.addHandler(handler)
+    try:
+        with jax.log_compiles():
+            metrics = pretrain(config, tmp_path, data=ns_data, progress=lambda *_: None)
+    finally:
+        logger.removeHandler(handler)
+    compiles = [
+        r
+        for r in records
+        if "Compiling" in r.getMessage() and "_train_step" in str(r.args)
+    ]
+    assert len(compiles) == 1, [r.getMessage() for r in compiles]
+    losses = _losses(tmp_path)
+    assert sorted(losses) == [1, 2, 3] and all(np.isfinite(list(losses.values())))
+    assert np.isfinite(metrics["probe_nmse_buoyancy"])
+
+    encoder, state, header = load_encoder(tmp_path / "encoder.eqx")
+    assert header["in_channels"] == 5 * config.crop_time
+    ds = datasets.open_dataset(ns_data)
+    crop = (0, slice(config.crop_time), slice(16), slice(16))
+    x = make_view_2d(
+        symmetries.Augmentation((symmetries.SpaceShift(0.0),)),
+        jax.random.key(0),
+        ds.vx.values[crop],
+        ds.vy.values[crop],
+        ds.t0.values[0],
+        ds.dt.values[0],
+        ds.dx.values[0],
+        ds.dy.values[0],
+        (16.0, 16.0),
+        ChannelScales(**header["scales"]),
+    )
+    assert x.shape == (20, 16, 16)
+    h1, _ = encoder(x, state)
+    encoder2, state2, _ = load_encoder(tmp_path / "encoder.eqx")
+    h2, _ = encoder2(x, state2)
+    assert h1.shape == (config.widths[-1],)
+    np.testing.assert_array_equal(h1, h2)
+
+
+def test_pde_and_data_must_match(tmp_path, ns_data):
+    with pytest.raises(ValueError, match=r"pde 'burgers' needs fields \('u',\)"):
+        pretrain(load_config("tiny", steps=1), tmp_path, data=ns_data, progress=print)

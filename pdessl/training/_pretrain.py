@@ -1,8 +1,12 @@
 """The pretraining loop: data, model, optimiser, on-device augmented views, JSONL
-metrics, orbax checkpoints with automatic resume, NaN guard, encoder export.
+metrics, orbax checkpoints with automatic resume, preemption saves, NaN guard,
+encoder export.
 
-Data-parallel over the local devices of one process (`NamedSharding` on a `data`
-mesh axis); multi-host (`jax.distributed`) is the next step.
+Data-parallel over all devices of all processes (`NamedSharding` on a `data` mesh
+axis, `jax.distributed` for several processes). 1-D PDE data are cropped to
+`crop_time x crop_space` images with channels $(t, x, u)$; Navier–Stokes data
+(`pde = "ns"`) to `crop_time` frames of `crop_space^2` with channels
+$(x, y, t, v_x, v_y)$ per frame.
 """
 
 import dataclasses
@@ -24,7 +28,7 @@ from ._config import PretrainConfig
 from ._export import export_encoder
 from ._preemption import PreemptionNotice
 from ._probe import ridge_probe_nmse
-from ._step import ChannelScales, SSLModel, make_view, train_step
+from ._step import ChannelScales, SSLModel, batch_views, train_step
 
 
 def _decay_mask(params):
@@ -32,12 +36,12 @@ def _decay_mask(params):
     return jax.tree.map(lambda a: a.ndim >= 2, params)
 
 
-def build(config: PretrainConfig, in_channels: int = 3):
+def build(config: PretrainConfig):
     k1, k2 = jax.random.split(jax.random.key(config.seed))
     (encoder, projector), state = eqx.nn.make_with_state(
         lambda: (
             ResNet(
-                in_channels,
+                5 * config.crop_time if config.pde == "ns" else 3,
                 widths=config.widths,
                 depths=config.depths,
                 imagenet_stem=config.imagenet_stem,
@@ -73,11 +77,37 @@ def build(config: PretrainConfig, in_channels: int = 3):
     return model, state, optimizer, opt_state, schedule
 
 
+def _fields(ds, config) -> tuple[str, ...]:
+    """The fields fed to the network: `u` for 1-D PDEs; the velocity for NS (the
+    official recipe leaves the smoke out)."""
+    fields = ("vx", "vy") if config.pde == "ns" else ("u",)
+    ndim = 4 if config.pde == "ns" else 3
+    if any(f not in ds or ds[f].ndim != ndim for f in fields):
+        raise ValueError(
+            f"pde {config.pde!r} needs fields {fields} with {ndim - 2} space "
+            f"dimension(s); the data have "
+            f"{ {str(k): v.dims for k, v in ds.data_vars.items() if v.ndim > 1} }. "
+            "Set pde (and data_recipe) to match the data."
+        )
+    return fields
+
+
+def _with_lengths(batch, ds):
+    """Add the periodic domain lengths the space shifts need: `Lx`, `Ly` in 2-D
+    (the 1-D data carry `L`)."""
+    if "dy" in batch:
+        batch = dict(
+            batch, Lx=batch["dx"] * ds.sizes["x"], Ly=batch["dy"] * ds.sizes["y"]
+        )
+    return batch
+
+
 def _scales(ds, config) -> ChannelScales:
+    fields = _fields(ds, config)
     return ChannelScales(
         t=float(np.mean(ds.dt.values)) * config.crop_time,
         x=float(np.mean(ds.dx.values)) * config.crop_space,
-        u=float(np.std(ds.u.values)) or 1.0,
+        u=float(np.std(np.stack([ds[f].values for f in fields]))) or 1.0,
     )
 
 
@@ -115,7 +145,7 @@ def _data_parallel(local_batch: int):
 
 
 def _probe_inputs(ds, config, scales):
-    """Fixed, unaugmented centre crops of the first samples, and their targets."""
+    """Fixed, unaugmented first crops of the first samples, and their targets."""
     if config.probe_target not in ds:
         raise ValueError(
             f"probe_target {config.probe_target!r} is not a per-sample variable of the "
@@ -124,18 +154,16 @@ def _probe_inputs(ds, config, scales):
     n = min(config.probe_samples, ds.sizes["sample"])
     if n < 4:
         raise ValueError("the probe needs at least 4 samples.")
-    u = ds.u.values[:n, : config.crop_time, : config.crop_space]
-    identity = symmetries.Augmentation((symmetries.SpaceShift(0.0),), 1, 1)
-    views = jax.vmap(make_view, in_axes=(None, None, 0, 0, 0, 0, 0, None))(
-        identity,
-        jax.random.key(0),
-        jnp.asarray(u),
-        ds.t0.values[:n],
-        ds.dt.values[:n],
-        ds.dx.values[:n],
-        ds.L.values[:n],
-        scales,
+    crop = (slice(n), slice(config.crop_time)) + (slice(config.crop_space),) * (
+        ds.u.ndim - 2
     )
+    batch = {f: jnp.asarray(ds[f].values[crop]) for f in _fields(ds, config)}
+    for v in ("t0", "dt", "dx", "dy", "L"):
+        if v in ds:
+            batch[v] = ds[v].values[:n]
+    identity = symmetries.Augmentation((symmetries.SpaceShift(0.0),), 1, 1)
+    keys = jax.random.split(jax.random.key(0), n)
+    views = batch_views(identity, keys, _with_lengths(batch, ds), scales)
     return views, np.asarray(ds[config.probe_target].values[:n])
 
 
@@ -197,7 +225,8 @@ def pretrain(
         crop_time=config.crop_time,
         crop_space=config.crop_space,
         seed=config.seed,
-        variables=("L",),
+        variables=() if config.pde == "ns" else ("L",),
+        fields=_fields(ds, config),
     )
     scales = _scales(ds, config)
     aug = symmetries.Augmentation(
@@ -281,7 +310,7 @@ def pretrain(
                 manager.close()
                 progress(f"preempted: checkpoint saved at step {step}")
                 return dict(metrics, preempted_at=step)
-            batch = put(next(batches))
+            batch = put(_with_lengths(next(batches), ds))
             model, state, opt_state, m = train_step(
                 (static, batch, key, step), model, state, opt_state
             )
