@@ -446,3 +446,40 @@ def test_navier_stokes_pretraining_compiles_once_and_exports(tmp_path, ns_data):
 def test_pde_and_data_must_match(tmp_path, ns_data):
     with pytest.raises(ValueError, match=r"pde 'burgers' needs fields \('u',\)"):
         pretrain(load_config("tiny", steps=1), tmp_path, data=ns_data, progress=print)
+
+
+def _event_scalars(path):
+    """(tag, step, value) of the scalars in a TensorBoard event file: TFRecord
+    framing (length u64, crc u32, payload, crc u32) around `Event` protos."""
+    import struct
+
+    from tensorboardX.proto.event_pb2 import Event
+
+    raw, out, i = path.read_bytes(), [], 0
+    while i < len(raw):
+        (n,) = struct.unpack("<Q", raw[i : i + 8])
+        event = Event.FromString(raw[i + 12 : i + 12 + n])
+        out += [(v.tag, event.step, v.simple_value) for v in event.summary.value]
+        i += 12 + n + 4
+    return out
+
+
+def test_tensorboard_scalars_or_a_clear_error(tmp_path, data, monkeypatch):
+    config = load_config("tiny", steps=2, log_every=1, tensorboard=True)
+    try:
+        import tensorboardX  # noqa: F401
+    except ImportError:
+        installed = False
+    else:
+        installed = True
+        pretrain(config, tmp_path, data=data, progress=lambda *_: None)
+        (events,) = (tmp_path / "tensorboard").glob("events.out.tfevents.*")
+        written = {(tag, step): v for tag, step, v in _event_scalars(events)}
+        for step, loss in _losses(tmp_path).items():
+            # float32 in the event file
+            assert written[("loss", step)] == pytest.approx(loss, rel=1e-6)
+    monkeypatch.setitem(sys.modules, "tensorboardX", None)  # as if not installed
+    with pytest.raises(ImportError, match="pip install tensorboardX"):
+        pretrain(config, tmp_path / "x", data=data, progress=lambda *_: None)
+    if not installed:
+        pytest.skip("tensorboardX is not installed: only the error was checked")

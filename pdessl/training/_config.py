@@ -38,6 +38,7 @@ class PretrainConfig:
     probe_target: str = ""  # per-sample variable to probe (e.g. "nu"); "" disables
     probe_every: int = 20
     probe_samples: int = 32
+    tensorboard: bool = False  # also write scalars for TensorBoard (tensorboardX)
 
     def __post_init__(self):
         for name in (

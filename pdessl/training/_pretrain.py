@@ -9,6 +9,7 @@ axis, `jax.distributed` for several processes). 1-D PDE data are cropped to
 $(x, y, t, v_x, v_y)$ per frame.
 """
 
+import contextlib
 import dataclasses
 import json
 import math
@@ -177,6 +178,21 @@ def _probe(model, state, views, targets) -> float:
     return ridge_probe_nmse(h[:half], targets[:half], h[half:], targets[half:])
 
 
+def _summary_writer_class(config):
+    """tensorboardX's `SummaryWriter` when `tensorboard = true` (an optional
+    dependency, checked before any work), else None."""
+    if not config.tensorboard:
+        return None
+    try:
+        from tensorboardX import SummaryWriter
+    except ImportError:
+        raise ImportError(
+            "tensorboard = true needs tensorboardX: pip install tensorboardX (or "
+            "pip install 'pdessl[tensorboard]'), or set tensorboard = false."
+        ) from None
+    return SummaryWriter
+
+
 def _batches(loader, start_step):
     """Batches from step `start_step` on: epoch = step // len, index = step % len."""
     per_epoch = len(loader)
@@ -203,6 +219,7 @@ def pretrain(
     calling it again resumes from there."""
     import orbax.checkpoint as ocp
 
+    summary_writer = _summary_writer_class(config)
     workdir = Path(workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     if data is None:
@@ -287,6 +304,11 @@ def pretrain(
     lead = index == 0  # only process 0 writes metrics and the exported encoder
     if lead and start == 0 and metrics_path.exists():
         metrics_path.unlink()
+    scalars = (
+        summary_writer(str(workdir / "tensorboard"))
+        if summary_writer is not None and lead
+        else None
+    )
     last_logged, window_start, tick = start, start, time.perf_counter()
     metrics = {}
     batches = _batches(loader, start)
@@ -301,7 +323,9 @@ def pretrain(
             ),
         )
 
-    with PreemptionNotice() as notice:
+    with PreemptionNotice() as notice, contextlib.ExitStack() as stack:
+        if scalars is not None:
+            stack.callback(scalars.close)
         for step in range(start, config.steps):
             if notice.agreed():
                 if manager.latest_step() != step:
@@ -337,6 +361,9 @@ def pretrain(
                 if lead:
                     with open(metrics_path, "a") as f:
                         f.write(json.dumps(metrics) + "\n")
+                    if scalars is not None:
+                        for name, value in metrics.items():
+                            scalars.add_scalar(name, value, step + 1)
                 progress(
                     f"step {step + 1}: loss {metrics['loss']:.4f}, "
                     f"repr std {metrics['repr_std']:.3f}"
