@@ -483,3 +483,56 @@ def test_tensorboard_scalars_or_a_clear_error(tmp_path, data, monkeypatch):
         pretrain(config, tmp_path / "x", data=data, progress=lambda *_: None)
     if not installed:
         pytest.skip("tensorboardX is not installed: only the error was checked")
+
+
+def test_slurm_submission_parameters():
+    from pdessl.cli import build_parser
+    from pdessl.training._slurm import slurm_parameters
+
+    args = build_parser().parse_args(
+        ["pretrain", "tiny", "--workdir", "w", "--slurm", "2/4"]
+    )
+    assert args.slurm == (2, 4)
+    # One task per GPU: 2 nodes x 4 GPUs = 8 jax.distributed processes.
+    assert slurm_parameters(
+        *args.slurm, timeout_min=args.slurm_timeout, partition="gpu"
+    ) == dict(
+        nodes=2,
+        tasks_per_node=4,
+        gpus_per_node=4,
+        timeout_min=240,
+        slurm_partition="gpu",
+    )
+    for bad in ("2x4", "0/4"):
+        with pytest.raises(SystemExit):
+            build_parser().parse_args(
+                ["pretrain", "tiny", "--workdir", "w", "--slurm", bad]
+            )
+
+
+@pytest.mark.slow  # two pretraining tasks plus a one-process reference: ~60 s
+def test_slurm_tasks_through_submitits_local_executor(tmp_path, data, monkeypatch):
+    pytest.importorskip("submitit")
+    from pdessl.training._slurm import slurm_parameters, submit_pretraining
+
+    cfg = _five_logged_steps(tmp_path)
+    # The tasks inherit this environment: one CPU device per process, as in the
+    # two-process test.
+    monkeypatch.setenv("XLA_FLAGS", "--xla_force_host_platform_device_count=1")
+    job = submit_pretraining(
+        str(cfg),
+        tmp_path / "two",
+        data=data,
+        overrides={},
+        folder=tmp_path / "logs",
+        parameters=slurm_parameters(1, 2, timeout_min=5, partition=None),
+        cluster="local",
+    )
+    results = job.results()  # raises if a task failed
+    assert len(results) == 2
+    a = _losses(tmp_path / "two")
+    b = _one_process_losses(cfg, data, tmp_path / "one")
+    assert sorted(a) == sorted(b) == [1, 2, 3, 4, 5]
+    for step in a:
+        # As in test_two_processes_match_one_process: summation order only.
+        assert a[step] == pytest.approx(b[step], rel=1e-5), (a, b)

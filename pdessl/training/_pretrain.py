@@ -224,10 +224,14 @@ def pretrain(
     workdir.mkdir(parents=True, exist_ok=True)
     if data is None:
         data = workdir / "data" / f"{config.data_recipe}-train.h5"
-        if not data.exists():
+        if jax.process_index() == 0 and not data.exists():
             datasets.generate(
                 datasets.load_recipe(config.data_recipe), "train", data, progress=False
             )
+        if jax.process_count() > 1:  # the others wait for process 0's file
+            from jax.experimental import multihost_utils
+
+            multihost_utils.sync_global_devices("pdessl: training data generated")
     ds = datasets.open_dataset(data)
     count, index = jax.process_count(), jax.process_index()
     if config.batch_size % count:
