@@ -349,15 +349,20 @@ def test_pretraining_logs_the_online_probe(tmp_path, data):
         )
 
 
-@pytest.mark.slow  # two 2-process runs: ~60 s
-def test_preemption_signal_to_one_process_stops_both_at_the_same_step(tmp_path, data):
+@pytest.mark.slow  # two 2-process runs: ~60 s each signal
+@pytest.mark.parametrize("sig", [signal.SIGUSR1, signal.SIGTERM])
+def test_preemption_signal_to_one_process_stops_both_at_the_same_step(
+    tmp_path, data, sig
+):
+    # SIGTERM also checks that our handler, not the one jax.distributed installs,
+    # receives it.
     from pdessl.training._preemption import EXIT_CODE
 
     cfg = _five_logged_steps(tmp_path)
     procs = _two_processes(cfg, data, tmp_path, "--steps", "40")
     for line in procs[1].stdout:
         if line.startswith("step 3"):
-            procs[1].send_signal(signal.SIGUSR1)  # process 0 gets no signal
+            procs[1].send_signal(sig)  # process 0 gets no signal
             break
     outs = _finish(procs)
     assert [p.returncode for p in procs] == [EXIT_CODE, EXIT_CODE], outs

@@ -35,6 +35,7 @@ class PretrainConfig:
     log_every: int = 10
     checkpoint_every: int = 20
     keep_checkpoints: int = 2
+    preemption_check_every: int = 10  # steps between multi-process signal checks
     probe_target: str = ""  # per-sample variable to probe (e.g. "nu"); "" disables
     probe_every: int = 20
     probe_samples: int = 32
@@ -49,6 +50,7 @@ class PretrainConfig:
             "log_every",
             "checkpoint_every",
             "keep_checkpoints",
+            "preemption_check_every",
         ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}.")

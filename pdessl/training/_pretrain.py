@@ -327,11 +327,14 @@ def pretrain(
             ),
         )
 
-    with PreemptionNotice() as notice, contextlib.ExitStack() as stack:
+    with (
+        PreemptionNotice(config.preemption_check_every) as notice,
+        contextlib.ExitStack() as stack,
+    ):
         if scalars is not None:
             stack.callback(scalars.close)
         for step in range(start, config.steps):
-            if notice.agreed():
+            if notice.agreed(step):
                 if manager.latest_step() != step:
                     save(step)
                 manager.wait_until_finished()
