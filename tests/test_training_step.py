@@ -94,6 +94,7 @@ def test_tiny_run_lowers_the_loss_without_collapse(setup):
     assert stds[-1] > 1e-2, stds
 
 
+@pytest.mark.slow  # its own compilation: ~15 s
 def test_a_few_lars_steps_lower_the_loss(setup):
     # The optimiser as `pretrain` builds it (schedule, decay and trust-ratio masks),
     # over the same 20 steps as above. LARS moves each weight tensor by about
