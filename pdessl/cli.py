@@ -419,7 +419,7 @@ def build_parser() -> argparse.ArgumentParser:
         "On SIGTERM or SIGUSR1 it saves a checkpoint at the next step and exits with "
         "code 3 (rerun to resume); errors exit with code 2.",
     )
-    pre.add_argument("config", help="a preset (tiny) or a TOML file")
+    pre.add_argument("config", help="a preset (tiny, ns-tiny) or a TOML file")
     pre.add_argument("--workdir", required=True)
     pre.add_argument(
         "--data",
