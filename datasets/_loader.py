@@ -1,4 +1,5 @@
-"""An in-RAM NumPy loader of fixed-shape random crops, sharded by process.
+"""An in-RAM NumPy loader of fixed-shape random crops, sharded by process; 1-D
+`(sample, time, x)` and 2-D `(sample, time, x, y)` fields.
 
 For datasets of the paper's size (10^4 trajectories of 140 x 256 floats, ~1.4 GB in
 float32) holding the field in memory and slicing NumPy arrays is simpler and faster
@@ -22,7 +23,8 @@ class CropLoader:
     takes the `p`-th slice. Each sample's crop offset is drawn from
     `(seed, e, sample index)`, so the union of all processes' batches is the same for any
     number of processes, and every batch is deterministic. Space is periodic: crops wrap
-    around. Incomplete final global batches are dropped (fixed shapes for `jit`).
+    around. Incomplete final global batches are dropped (fixed shapes for `jit`). 2-D
+    fields get square `crop_space x crop_space` crops.
 
     **Arguments:**
 
@@ -31,7 +33,10 @@ class CropLoader:
     - `crop_time`, `crop_space`: crop size (frames, points); `crop_space=None` keeps the
       whole periodic domain (no spatial crop).
     - `variables`: per-sample variables to return with each batch (e.g. `("nu",)`);
-      `t0` (of the crop), `dt`, `dx` and `index` are always returned.
+      `t0` (of the crop), `dt`, `dx` (and `dy` in 2-D) and `index` are always
+      returned.
+    - `fields`: the fields to crop (all of one shape), e.g. `("vx", "vy")` for
+      Navier–Stokes; default the dataset's main field `u`.
     """
 
     def __init__(
@@ -45,13 +50,26 @@ class CropLoader:
         process_index: int = 0,
         process_count: int = 1,
         variables: tuple[str, ...] = (),
+        fields: tuple[str, ...] = (FIELD,),
     ):
         ds = source if isinstance(source, xr.Dataset) else open_dataset(source)
-        self.u = np.asarray(ds[FIELD].values, dtype=np.float32)
-        if self.u.ndim != 3:
+        missing = [f for f in fields if f not in ds]
+        if missing:
             raise ValueError(
-                f"CropLoader handles (sample, time, x) fields; got dims {ds[FIELD].dims}."
+                f"fields {missing} are not in the dataset; it has "
+                f"{sorted(str(v) for v in ds.data_vars)}."
             )
+        self.fields = {f: np.asarray(ds[f].values, dtype=np.float32) for f in fields}
+        self.u = self.fields[fields[0]]  # the shape all fields share
+        if self.u.ndim not in (3, 4) or any(
+            v.shape != self.u.shape for v in self.fields.values()
+        ):
+            raise ValueError(
+                "CropLoader handles (sample, time, x) or (sample, time, x, y) fields "
+                f"of one shape; got {[ds[f].dims for f in fields]}."
+            )
+        if self.u.ndim == 4 and self.u.shape[2] != self.u.shape[3]:
+            raise ValueError(f"2-D crops need a square grid, got {self.u.shape[2:]}.")
         missing = [v for v in variables if v not in ds]
         if missing:
             raise ValueError(
@@ -60,9 +78,13 @@ class CropLoader:
             )
         self.per_sample = {
             name: np.asarray(ds[name].values)
-            for name in ("t0", "dt", "dx", "index", *variables)
+            for name in (
+                ("t0", "dt", "dx", "index")
+                + (("dy",) if self.u.ndim == 4 else ())
+                + variables
+            )
         }
-        n, nt, nx = self.u.shape
+        n, nt, nx = self.u.shape[:3]
         crop_space = nx if crop_space is None else crop_space
         if not 1 <= crop_time <= nt:
             raise ValueError(f"crop_time must be in [1, {nt}], got {crop_time}.")
@@ -89,17 +111,16 @@ class CropLoader:
         """Batches per epoch (the same on every process)."""
         return len(self.u) // (self.batch_size * self.process_count)
 
-    def _offsets(
-        self, epoch: int, indices: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        _, nt, nx = self.u.shape
-        starts_t = np.empty(len(indices), dtype=np.int64)
-        starts_x = np.empty(len(indices), dtype=np.int64)
+    def _offsets(self, epoch: int, indices: np.ndarray) -> np.ndarray:
+        """Per sample: the first frame and the first point along each space axis."""
+        nt, nx = self.u.shape[1:3]
+        starts = np.zeros((len(indices), self.u.ndim - 1), dtype=np.int64)
         for j, i in enumerate(indices):
             rng = np.random.default_rng([self.seed, epoch, int(i), 1])
-            starts_t[j] = rng.integers(0, nt - self.crop_time + 1)
-            starts_x[j] = rng.integers(0, nx) if self.crop_space < nx else 0
-        return starts_t, starts_x
+            starts[j, 0] = rng.integers(0, nt - self.crop_time + 1)
+            for axis in range(1, self.u.ndim - 1):
+                starts[j, axis] = rng.integers(0, nx) if self.crop_space < nx else 0
+        return starts
 
     def epoch(self, epoch: int) -> Iterator[dict[str, np.ndarray]]:
         perm = np.random.default_rng([self.seed, epoch, 0]).permutation(len(self.u))
@@ -111,11 +132,23 @@ class CropLoader:
                 self.process_index * self.batch_size : (self.process_index + 1)
                 * self.batch_size
             ]
-            st, sx = self._offsets(epoch, mine)
+            starts = self._offsets(epoch, mine)
+            st = starts[:, 0]
             t_idx = st[:, None] + np.arange(self.crop_time)[None, :]
-            x_idx = (sx[:, None] + np.arange(self.crop_space)[None, :]) % nx
-            u = self.u[mine[:, None, None], t_idx[:, :, None], x_idx[:, None, :]]
-            batch = {FIELD: u}
+            space = [
+                (starts[:, a, None] + np.arange(self.crop_space)[None, :]) % nx
+                for a in range(1, starts.shape[1])
+            ]
+            if len(space) == 1:
+                index = (mine[:, None, None], t_idx[:, :, None], space[0][:, None, :])
+            else:
+                index = (
+                    mine[:, None, None, None],
+                    t_idx[:, :, None, None],
+                    space[0][:, None, :, None],
+                    space[1][:, None, None, :],
+                )
+            batch = {name: values[index] for name, values in self.fields.items()}
             for name, values in self.per_sample.items():
                 batch[name] = values[mine]
             batch["t0"] = self.per_sample["t0"][mine] + st * self.per_sample["dt"][mine]

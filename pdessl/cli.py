@@ -83,6 +83,20 @@ def _parse_shard(text: str) -> tuple[int, int]:
     return i, n
 
 
+def _parse_nodes_gpus(text: str) -> tuple[int, int]:
+    try:
+        nodes, gpus = (int(v) for v in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--slurm must look like NODES/GPUS (e.g. 2/4), got {text!r}"
+        ) from None
+    if nodes < 1 or gpus < 1:
+        raise argparse.ArgumentTypeError(
+            f"--slurm needs NODES, GPUS >= 1, got {text!r}"
+        )
+    return nodes, gpus
+
+
 def _generate(args: argparse.Namespace) -> int:
     from pdessl import datasets
 
@@ -246,8 +260,41 @@ def _pretrain(args: argparse.Namespace) -> int:
         jax.distributed.initialize()
     from pdessl.training import load_config, pretrain
 
-    config = load_config(args.config, steps=args.steps, seed=args.seed)
+    overrides = dict(steps=args.steps, seed=args.seed)
+    config = load_config(args.config, **overrides)  # errors before submitting
+    if args.slurm:
+        from pdessl.training._slurm import slurm_parameters, submit_pretraining
+
+        nodes, gpus = args.slurm
+        job = submit_pretraining(
+            args.config,
+            args.workdir,
+            data=args.data,
+            overrides={k: v for k, v in overrides.items() if v is not None},
+            folder=args.slurm_folder,
+            parameters=slurm_parameters(
+                nodes,
+                gpus,
+                timeout_min=args.slurm_timeout,
+                partition=args.slurm_partition,
+            ),
+        )
+        print(
+            f"submitted job {job.job_id}: {nodes * gpus} tasks ({nodes} node(s) x "
+            f"{gpus} GPU(s)), {config.steps} steps; logs in {args.slurm_folder}. "
+            "Submit the same command again to resume after a preemption or timeout."
+        )
+        return 0
     metrics = pretrain(config, args.workdir, data=args.data)
+    if "preempted_at" in metrics:
+        from pdessl.training._preemption import EXIT_CODE
+
+        print(
+            f"stopped by a preemption signal; checkpoint at step "
+            f"{metrics['preempted_at']} in {args.workdir}/checkpoints. Run the same "
+            "command again to resume."
+        )
+        return EXIT_CODE
     print(
         f"done: loss {metrics.get('loss', float('nan')):.4f}; encoder at "
         f"{args.workdir}/encoder.eqx, metrics in {args.workdir}/metrics.jsonl"
@@ -514,8 +561,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     aug.set_defaults(func=_augment)
 
-    pre = sub.add_parser("pretrain", help="VICReg pretraining with Lie symmetry views")
-    pre.add_argument("config", help="a preset (tiny) or a TOML file")
+    pre = sub.add_parser(
+        "pretrain",
+        help="VICReg pretraining with Lie symmetry views",
+        description="VICReg pretraining. Resumes from the workdir's last checkpoint. "
+        "On SIGTERM or SIGUSR1 it saves a checkpoint at the next step and exits with "
+        "code 3 (rerun to resume); errors exit with code 2.",
+    )
+    pre.add_argument("config", help="a preset (tiny, ns-tiny) or a TOML file")
     pre.add_argument("--workdir", required=True)
     pre.add_argument(
         "--data",
@@ -527,6 +580,16 @@ def build_parser() -> argparse.ArgumentParser:
     pre.add_argument("--coordinator", default=None, help="host:port of process 0")
     pre.add_argument("--num-processes", type=int, default=1)
     pre.add_argument("--process-id", type=int, default=None)
+    pre.add_argument(
+        "--slurm",
+        type=_parse_nodes_gpus,
+        default=None,
+        metavar="NODES/GPUS",
+        help="submit to SLURM with submitit: one task per GPU, e.g. 2/4",
+    )
+    pre.add_argument("--slurm-folder", default="slurm_logs")
+    pre.add_argument("--slurm-partition", default=None)
+    pre.add_argument("--slurm-timeout", type=int, default=240, help="minutes")
     pre.set_defaults(func=_pretrain)
     pro = sub.add_parser(
         "probe",

@@ -512,6 +512,51 @@ def test_loader_is_deterministic_and_shards_by_process(burgers_file):
     assert not np.array_equal(next(other_epoch.epoch(2))["index"], one[0]["index"])
 
 
+def test_loader_crops_2d_fields_jointly_and_periodically(rng):
+    import xarray as xr
+
+    n, nt, nx = 4, 6, 8
+    dims = ("sample", "time", "x", "y")
+    ds = xr.Dataset(
+        {
+            "vx": (dims, rng.standard_normal((n, nt, nx, nx)).astype(np.float32)),
+            "vy": (dims, rng.standard_normal((n, nt, nx, nx)).astype(np.float32)),
+            **{
+                v: ("sample", rng.uniform(0.5, 1.0, n))
+                for v in ("t0", "dt", "dx", "dy")
+            },
+            "index": ("sample", np.arange(n)),
+        }
+    )
+    loader = datasets.CropLoader(
+        ds, batch_size=2, crop_time=3, crop_space=5, fields=("vx", "vy"), seed=1
+    )
+    batches = list(loader.epoch(0))
+    assert len(batches) == 2
+    for batch in batches:
+        assert batch["vx"].shape == batch["vy"].shape == (2, 3, 5, 5)
+        assert "u" not in batch and "dy" in batch
+        for j, i in enumerate(batch["index"]):
+            t = round(float((batch["t0"][j] - ds.t0.values[i]) / ds.dt.values[i]))
+            # The crop is the same (wrapped) window of both fields (float32 as
+            # stored, so exact equality).
+            matches = [
+                (a, b)
+                for a in range(nx)
+                for b in range(nx)
+                if all(
+                    np.array_equal(
+                        np.roll(ds[f].values[i, t : t + 3], (-a, -b), axis=(1, 2))[
+                            :, :5, :5
+                        ],
+                        batch[f][j],
+                    )
+                    for f in ("vx", "vy")
+                )
+            ]
+            assert len(matches) == 1
+
+
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [

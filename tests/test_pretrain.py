@@ -1,5 +1,6 @@
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -33,13 +34,16 @@ def _losses(workdir):
     return {r["step"]: r["loss"] for r in rows}
 
 
-def test_sigkilled_pretraining_resumes_to_the_same_losses(tmp_path, data):
-    config = load_config("tiny", steps=40)
-    ref = tmp_path / "ref"
-    pretrain(config, ref, data=data, progress=lambda *_: None)
+@pytest.fixture(scope="module")
+def reference_losses(tmp_path_factory, data):
+    """Losses of an uninterrupted 40-step tiny run (logged every 10 steps)."""
+    ref = tmp_path_factory.mktemp("ref")
+    pretrain(load_config("tiny", steps=40), ref, data=data, progress=lambda *_: None)
+    return _losses(ref)
 
-    run = tmp_path / "run"
-    cmd = [
+
+def _tiny_40_steps_cmd(run, data):
+    return [
         sys.executable,
         "-m",
         "pdessl.cli",
@@ -52,25 +56,93 @@ def test_sigkilled_pretraining_resumes_to_the_same_losses(tmp_path, data):
         "--data",
         str(data),
     ]
+
+
+def _signalled(cmd, sig, after):
+    """Run `cmd`, send `sig` once it prints a line starting with `after`; return its
+    exit code and output."""
     proc = subprocess.Popen(
         cmd,
         stdout=subprocess.PIPE,
         text=True,
         env=dict(os.environ, PYTHONUNBUFFERED="1"),
     )
+    out = []
     for line in proc.stdout:
-        if line.startswith("step 30"):  # checkpoint at 20 is saved by then
-            proc.send_signal(signal.SIGKILL)
+        out.append(line)
+        if line.startswith(after):
+            proc.send_signal(sig)
             break
+    out.append(proc.stdout.read())
     proc.wait()
-    assert proc.returncode == -signal.SIGKILL
-    res = subprocess.run(cmd, capture_output=True, text=True, check=True)
-    assert "resumed from step 20" in res.stdout
-    a, b = _losses(ref), _losses(run)
+    return proc.returncode, "".join(out)
+
+
+def _assert_same_losses(reference, resumed, steps):
     # Same data order (epoch, index from the step), same fold_in(key, step), restored
     # parameters, optimiser and BatchNorm state: identical arithmetic on one CPU.
-    for step in (30, 40):
-        assert b[step] == pytest.approx(a[step], rel=1e-6), (step, a, b)
+    for step in steps:
+        assert resumed[step] == pytest.approx(reference[step], rel=1e-6), (
+            step,
+            reference,
+            resumed,
+        )
+
+
+def test_sigkilled_pretraining_resumes_to_the_same_losses(
+    tmp_path, data, reference_losses
+):
+    cmd = _tiny_40_steps_cmd(tmp_path, data)
+    # By step 30 the checkpoint at 20 is saved.
+    code, _ = _signalled(cmd, signal.SIGKILL, after="step 30")
+    assert code == -signal.SIGKILL
+    res = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    assert "resumed from step 20" in res.stdout
+    _assert_same_losses(reference_losses, _losses(tmp_path), (30, 40))
+
+
+def test_preemption_signal_stops_at_the_next_step_and_resumes(
+    tmp_path, data, reference_losses
+):
+    # In process: the signal is sent from the logging callback after step 10, so the
+    # run must stop exactly at step 10, before the step-11 update.
+    config = load_config("tiny", steps=40)
+
+    def progress(line):
+        if line.startswith("step 10"):
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    metrics = pretrain(config, tmp_path, data=data, progress=progress)
+    assert metrics["preempted_at"] == 10
+    assert (tmp_path / "checkpoints" / "10").is_dir()
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # handler restored
+    lines = []
+    pretrain(config, tmp_path, data=data, progress=lines.append)
+    assert lines[0] == "resumed from step 10"
+    _assert_same_losses(reference_losses, _losses(tmp_path), (20, 30, 40))
+
+
+@pytest.mark.slow  # two pretraining subprocesses per signal: ~45 s each
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGUSR1])
+def test_preemption_signal_saves_and_resumes_to_the_same_losses(
+    tmp_path, data, reference_losses, sig
+):
+    from pdessl.training._preemption import EXIT_CODE
+
+    cmd = _tiny_40_steps_cmd(tmp_path, data)
+    code, out = _signalled(cmd, sig, after="step 10")
+    assert code == EXIT_CODE, out
+    match = re.search(r"checkpoint at step (\d+)", out)
+    assert match, out
+    stopped = int(match.group(1))
+    # The signal came after step 10 was logged; the run stops at a step boundary
+    # after that (how far the loop got depends on timing) and before the end.
+    assert 10 <= stopped < 40, out
+    assert (tmp_path / "checkpoints" / str(stopped)).is_dir()
+    res = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    assert f"resumed from step {stopped}" in res.stdout
+    logged_after = [s for s in (20, 30, 40) if s > stopped]
+    _assert_same_losses(reference_losses, _losses(tmp_path), logged_after)
 
 
 def test_exported_encoder_reloads_with_identical_embeddings(tmp_path, data):
@@ -112,6 +184,8 @@ def test_config_errors():
         load_config("huge")
     with pytest.raises(ValueError, match="batch_size"):
         load_config("tiny", batch_size=1)
+    with pytest.raises(ValueError, match=r"unknown optimizer 'sgd'.*adamw, lars"):
+        load_config("tiny", optimizer="sgd")
 
 
 def _five_logged_steps(tmp_path):
@@ -166,38 +240,38 @@ def test_data_parallel_over_devices_matches_one_device(tmp_path, data):
         assert b[step] == pytest.approx(a[step], rel=1e-5), (a, b)
 
 
-def test_two_processes_match_one_process(tmp_path, data):
-    # jax.distributed on localhost: two processes with one CPU device each, each
-    # loading its half of every global batch, against one process with the same
-    # global batch of 16.
+def _two_processes(cfg, data, workdir, *extra):
+    """`pdessl pretrain` as two jax.distributed processes on localhost, one CPU device
+    each."""
     import socket
 
-    cfg = _five_logged_steps(tmp_path)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=1")
-    base = [
-        sys.executable,
-        "-m",
-        "pdessl.cli",
-        "pretrain",
-        str(cfg),
-        "--data",
-        str(data),
-    ]
-    procs = [
+    env = dict(
+        os.environ,
+        XLA_FLAGS="--xla_force_host_platform_device_count=1",
+        PYTHONUNBUFFERED="1",
+    )
+    return [
         subprocess.Popen(
             [
-                *base,
+                sys.executable,
+                "-m",
+                "pdessl.cli",
+                "pretrain",
+                str(cfg),
+                "--data",
+                str(data),
                 "--workdir",
-                str(tmp_path / "two"),
+                str(workdir),
                 "--coordinator",
                 f"127.0.0.1:{port}",
                 "--num-processes",
                 "2",
                 "--process-id",
                 str(i),
+                *extra,
             ],
             env=env,
             stdout=subprocess.PIPE,
@@ -206,14 +280,26 @@ def test_two_processes_match_one_process(tmp_path, data):
         )
         for i in range(2)
     ]
+
+
+def _finish(procs, timeout=300):
+    """Outputs of the processes; never leaves a hung collective behind (SIGKILL:
+    JAX traps TERM)."""
     try:
-        outs = [p.communicate(timeout=300)[0] for p in procs]
+        return [p.communicate(timeout=timeout)[0] for p in procs]
     finally:
-        for (
-            p
-        ) in procs:  # never leave a hung collective behind (SIGKILL: JAX traps TERM)
+        for p in procs:
             if p.poll() is None:
                 p.kill()
+
+
+def test_two_processes_match_one_process(tmp_path, data):
+    # jax.distributed on localhost: two processes with one CPU device each, each
+    # loading its half of every global batch, against one process with the same
+    # global batch of 16.
+    cfg = _five_logged_steps(tmp_path)
+    procs = _two_processes(cfg, data, tmp_path / "two")
+    outs = _finish(procs)
     assert all(p.returncode == 0 for p in procs), outs
     a = _losses(tmp_path / "two")
     b = _one_process_losses(cfg, data, tmp_path / "one")
@@ -261,3 +347,204 @@ def test_pretraining_logs_the_online_probe(tmp_path, data):
             data=data,
             progress=lambda *_: None,
         )
+
+
+@pytest.mark.slow  # two 2-process runs: ~60 s each signal
+@pytest.mark.parametrize("sig", [signal.SIGUSR1, signal.SIGTERM])
+def test_preemption_signal_to_one_process_stops_both_at_the_same_step(
+    tmp_path, data, sig
+):
+    # SIGTERM also checks that our handler, not the one jax.distributed installs,
+    # receives it.
+    from pdessl.training._preemption import EXIT_CODE
+
+    cfg = _five_logged_steps(tmp_path)
+    procs = _two_processes(cfg, data, tmp_path, "--steps", "40")
+    for line in procs[1].stdout:
+        if line.startswith("step 3"):
+            procs[1].send_signal(sig)  # process 0 gets no signal
+            break
+    outs = _finish(procs)
+    assert [p.returncode for p in procs] == [EXIT_CODE, EXIT_CODE], outs
+    steps = [re.search(r"checkpoint at step (\d+)", out) for out in outs]
+    assert all(steps), outs
+    stopped = {int(m.group(1)) for m in steps}
+    assert len(stopped) == 1 and 3 <= min(stopped) < 40, outs
+    procs = _two_processes(cfg, data, tmp_path, "--steps", "40")
+    outs = _finish(procs)
+    assert [p.returncode for p in procs] == [0, 0], outs
+    assert all(f"resumed from step {min(stopped)}" in out for out in outs), outs
+
+
+@pytest.fixture(scope="module")
+def ns_data(tmp_path_factory):
+    path = tmp_path_factory.mktemp("ns") / "ns.h5"
+    datasets.generate(
+        datasets.load_recipe("ns-tiny"),
+        "train",
+        path,
+        num_samples=8,
+        batch_size=8,
+        progress=False,
+    )
+    return path
+
+
+def test_navier_stokes_pretraining_compiles_once_and_exports(tmp_path, ns_data):
+    import logging
+
+    from pdessl import symmetries
+    from pdessl.training import make_view_2d
+
+    config = load_config(  # the preset made smaller: compilation dominates
+        "ns-tiny",
+        steps=3,
+        batch_size=4,  # 8 samples: 2 batches per epoch, 1 per CPU device
+        crop_time=2,
+        crop_space=8,
+        widths=[8],
+        depths=[1],
+        projector=[16, 16],
+        log_every=1,
+        probe_every=3,
+        probe_samples=8,
+    )
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger = logging.getLogger("jax")
+    logger.addHandler(handler)
+    try:
+        with jax.log_compiles():
+            metrics = pretrain(config, tmp_path, data=ns_data, progress=lambda *_: None)
+    finally:
+        logger.removeHandler(handler)
+    compiles = [
+        r
+        for r in records
+        if "Compiling" in r.getMessage() and "_train_step" in str(r.args)
+    ]
+    assert len(compiles) == 1, [r.getMessage() for r in compiles]
+    losses = _losses(tmp_path)
+    assert sorted(losses) == [1, 2, 3] and all(np.isfinite(list(losses.values())))
+    assert np.isfinite(metrics["probe_nmse_buoyancy"])
+
+    encoder, state, header = load_encoder(tmp_path / "encoder.eqx")
+    assert header["in_channels"] == 5 * config.crop_time
+    ds = datasets.open_dataset(ns_data)
+    crop = (0, slice(config.crop_time), slice(8), slice(8))
+    x = make_view_2d(
+        symmetries.Augmentation((symmetries.SpaceShift(0.0),)),
+        jax.random.key(0),
+        ds.vx.values[crop],
+        ds.vy.values[crop],
+        ds.t0.values[0],
+        ds.dt.values[0],
+        ds.dx.values[0],
+        ds.dy.values[0],
+        (16.0, 16.0),
+        ChannelScales(**header["scales"]),
+    )
+    assert x.shape == (5 * config.crop_time, 8, 8)
+    h1, _ = encoder(x, state)
+    encoder2, state2, _ = load_encoder(tmp_path / "encoder.eqx")
+    h2, _ = encoder2(x, state2)
+    assert h1.shape == (config.widths[-1],)
+    np.testing.assert_array_equal(h1, h2)
+
+
+def test_pde_and_data_must_match(tmp_path, ns_data):
+    with pytest.raises(ValueError, match=r"pde 'burgers' needs fields \('u',\)"):
+        pretrain(load_config("tiny", steps=1), tmp_path, data=ns_data, progress=print)
+
+
+def _event_scalars(path):
+    """(tag, step, value) of the scalars in a TensorBoard event file: TFRecord
+    framing (length u64, crc u32, payload, crc u32) around `Event` protos."""
+    import struct
+
+    from tensorboardX.proto.event_pb2 import Event
+
+    raw, out, i = path.read_bytes(), [], 0
+    while i < len(raw):
+        (n,) = struct.unpack("<Q", raw[i : i + 8])
+        event = Event.FromString(raw[i + 12 : i + 12 + n])
+        out += [(v.tag, event.step, v.simple_value) for v in event.summary.value]
+        i += 12 + n + 4
+    return out
+
+
+def test_tensorboard_without_tensorboardx_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "tensorboardX", None)  # as if not installed
+    with pytest.raises(ImportError, match="pip install tensorboardX"):
+        pretrain(  # fails before reading the (absent) data
+            load_config("tiny", tensorboard=True),
+            tmp_path,
+            data=tmp_path / "none.h5",
+            progress=lambda *_: None,
+        )
+
+
+@pytest.mark.slow  # a pretraining run (compilation): ~25 s
+def test_tensorboard_scalars_match_the_metrics(tmp_path, data):
+    pytest.importorskip("tensorboardX")
+    config = load_config("tiny", steps=2, log_every=1, tensorboard=True)
+    pretrain(config, tmp_path, data=data, progress=lambda *_: None)
+    (events,) = (tmp_path / "tensorboard").glob("events.out.tfevents.*")
+    written = {(tag, step): v for tag, step, v in _event_scalars(events)}
+    for step, loss in _losses(tmp_path).items():
+        # stored as float32 in the event file, as the loss itself
+        assert written[("loss", step)] == pytest.approx(loss, rel=1e-6)
+
+
+def test_slurm_submission_parameters():
+    from pdessl.cli import build_parser
+    from pdessl.training._slurm import slurm_parameters
+
+    args = build_parser().parse_args(
+        ["pretrain", "tiny", "--workdir", "w", "--slurm", "2/4"]
+    )
+    assert args.slurm == (2, 4)
+    # One task per GPU: 2 nodes x 4 GPUs = 8 jax.distributed processes.
+    assert slurm_parameters(
+        *args.slurm, timeout_min=args.slurm_timeout, partition="gpu"
+    ) == dict(
+        nodes=2,
+        tasks_per_node=4,
+        gpus_per_node=4,
+        timeout_min=240,
+        slurm_partition="gpu",
+    )
+    for bad in ("2x4", "0/4"):
+        with pytest.raises(SystemExit):
+            build_parser().parse_args(
+                ["pretrain", "tiny", "--workdir", "w", "--slurm", bad]
+            )
+
+
+@pytest.mark.slow  # two pretraining tasks plus a one-process reference: ~60 s
+def test_slurm_tasks_through_submitits_local_executor(tmp_path, data, monkeypatch):
+    pytest.importorskip("submitit")
+    from pdessl.training._slurm import slurm_parameters, submit_pretraining
+
+    cfg = _five_logged_steps(tmp_path)
+    # The tasks inherit this environment: one CPU device per process, as in the
+    # two-process test.
+    monkeypatch.setenv("XLA_FLAGS", "--xla_force_host_platform_device_count=1")
+    job = submit_pretraining(
+        str(cfg),
+        tmp_path / "two",
+        data=data,
+        overrides={},
+        folder=tmp_path / "logs",
+        parameters=slurm_parameters(1, 2, timeout_min=5, partition=None),
+        cluster="local",
+    )
+    results = job.results()  # raises if a task failed
+    assert len(results) == 2
+    a = _losses(tmp_path / "two")
+    b = _one_process_losses(cfg, data, tmp_path / "one")
+    assert sorted(a) == sorted(b) == [1, 2, 3, 4, 5]
+    for step in a:
+        # As in test_two_processes_match_one_process: summation order only.
+        assert a[step] == pytest.approx(b[step], rel=1e-5), (a, b)

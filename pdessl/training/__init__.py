@@ -7,6 +7,8 @@ from ._export import load_encoder as load_encoder
 from ._pretrain import pretrain as pretrain
 from ._step import ChannelScales as ChannelScales
 from ._step import SSLModel as SSLModel
+from ._step import batch_views as batch_views
 from ._step import make_view as make_view
+from ._step import make_view_2d as make_view_2d
 from ._step import train_step as train_step
 from ._step import vicreg_step_loss as vicreg_step_loss

@@ -6,6 +6,8 @@ import tomllib
 from importlib import resources
 from pathlib import Path
 
+OPTIMIZERS = ("adamw", "lars")
+
 
 @dataclasses.dataclass(frozen=True)
 class PretrainConfig:
@@ -20,6 +22,7 @@ class PretrainConfig:
     imagenet_stem: bool = False
     group_norm: bool = False
     projector: tuple[int, ...] = (64, 64, 64)
+    optimizer: str = "adamw"  # or "lars" (trust coefficient 1e-3: use a larger lr)
     learning_rate: float = 3e-3
     weight_decay: float = 1e-6
     warmup_steps: int = 5
@@ -32,9 +35,11 @@ class PretrainConfig:
     log_every: int = 10
     checkpoint_every: int = 20
     keep_checkpoints: int = 2
+    preemption_check_every: int = 10  # steps between multi-process signal checks
     probe_target: str = ""  # per-sample variable to probe (e.g. "nu"); "" disables
     probe_every: int = 20
     probe_samples: int = 32
+    tensorboard: bool = False  # also write scalars for TensorBoard (tensorboardX)
 
     def __post_init__(self):
         for name in (
@@ -45,11 +50,17 @@ class PretrainConfig:
             "log_every",
             "checkpoint_every",
             "keep_checkpoints",
+            "preemption_check_every",
         ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}.")
         if self.batch_size < 2:
             raise ValueError("batch_size must be >= 2 (VICReg batch statistics).")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(
+                f"unknown optimizer {self.optimizer!r}; choose one of "
+                f"{', '.join(OPTIMIZERS)}."
+            )
         if len(self.widths) != len(self.depths):
             raise ValueError("widths and depths must have the same length.")
 

@@ -1,10 +1,15 @@
 """The pretraining loop: data, model, optimiser, on-device augmented views, JSONL
-metrics, orbax checkpoints with automatic resume, NaN guard, encoder export.
+metrics, orbax checkpoints with automatic resume, preemption saves, NaN guard,
+encoder export.
 
-Data-parallel over the local devices of one process (`NamedSharding` on a `data`
-mesh axis); multi-host (`jax.distributed`) is the next step.
+Data-parallel over all devices of all processes (`NamedSharding` on a `data` mesh
+axis, `jax.distributed` for several processes). 1-D PDE data are cropped to
+`crop_time x crop_space` images with channels $(t, x, u)$; Navier–Stokes data
+(`pde = "ns"`) to `crop_time` frames of `crop_space^2` with channels
+$(x, y, t, v_x, v_y)$ per frame.
 """
 
+import contextlib
 import dataclasses
 import json
 import math
@@ -22,8 +27,9 @@ from pdessl.models import Projector, ResNet
 
 from ._config import PretrainConfig
 from ._export import export_encoder
+from ._preemption import PreemptionNotice
 from ._probe import ridge_probe_nmse
-from ._step import ChannelScales, SSLModel, make_view, train_step
+from ._step import ChannelScales, SSLModel, batch_views, train_step
 
 
 def _decay_mask(params):
@@ -31,12 +37,12 @@ def _decay_mask(params):
     return jax.tree.map(lambda a: a.ndim >= 2, params)
 
 
-def build(config: PretrainConfig, in_channels: int = 3):
+def build(config: PretrainConfig):
     k1, k2 = jax.random.split(jax.random.key(config.seed))
     (encoder, projector), state = eqx.nn.make_with_state(
         lambda: (
             ResNet(
-                in_channels,
+                5 * config.crop_time if config.pde == "ns" else 3,
                 widths=config.widths,
                 depths=config.depths,
                 imagenet_stem=config.imagenet_stem,
@@ -53,18 +59,56 @@ def build(config: PretrainConfig, in_channels: int = 3):
         min(config.warmup_steps, config.steps - 1),
         config.steps,
     )
-    optimizer = optax.adamw(
-        schedule, weight_decay=config.weight_decay, mask=_decay_mask
-    )
+    if config.optimizer == "lars":
+        # LARS as in VICReg (You et al. 2017): SGD with momentum 0.9 whose update of
+        # each weight tensor is rescaled by 1e-3 ||w|| / ||g + wd w||; biases and norm
+        # parameters get neither weight decay nor that rescaling.
+        optimizer = optax.lars(
+            schedule,
+            weight_decay=config.weight_decay,
+            weight_decay_mask=_decay_mask,
+            trust_ratio_mask=_decay_mask,
+            momentum=0.9,
+        )
+    else:
+        optimizer = optax.adamw(
+            schedule, weight_decay=config.weight_decay, mask=_decay_mask
+        )
     opt_state = optimizer.init(eqx.filter(model, eqx.is_inexact_array))
     return model, state, optimizer, opt_state, schedule
 
 
+def _fields(ds, config) -> tuple[str, ...]:
+    """The fields fed to the network: `u` for 1-D PDEs; the velocity for NS (the
+    official recipe leaves the smoke out)."""
+    fields = ("vx", "vy") if config.pde == "ns" else ("u",)
+    ndim = 4 if config.pde == "ns" else 3
+    if any(f not in ds or ds[f].ndim != ndim for f in fields):
+        raise ValueError(
+            f"pde {config.pde!r} needs fields {fields} with {ndim - 2} space "
+            f"dimension(s); the data have "
+            f"{ {str(k): v.dims for k, v in ds.data_vars.items() if v.ndim > 1} }. "
+            "Set pde (and data_recipe) to match the data."
+        )
+    return fields
+
+
+def _with_lengths(batch, ds):
+    """Add the periodic domain lengths the space shifts need: `Lx`, `Ly` in 2-D
+    (the 1-D data carry `L`)."""
+    if "dy" in batch:
+        batch = dict(
+            batch, Lx=batch["dx"] * ds.sizes["x"], Ly=batch["dy"] * ds.sizes["y"]
+        )
+    return batch
+
+
 def _scales(ds, config) -> ChannelScales:
+    fields = _fields(ds, config)
     return ChannelScales(
         t=float(np.mean(ds.dt.values)) * config.crop_time,
         x=float(np.mean(ds.dx.values)) * config.crop_space,
-        u=float(np.std(ds.u.values)) or 1.0,
+        u=float(np.std(np.stack([ds[f].values for f in fields]))) or 1.0,
     )
 
 
@@ -102,7 +146,7 @@ def _data_parallel(local_batch: int):
 
 
 def _probe_inputs(ds, config, scales):
-    """Fixed, unaugmented centre crops of the first samples, and their targets."""
+    """Fixed, unaugmented first crops of the first samples, and their targets."""
     if config.probe_target not in ds:
         raise ValueError(
             f"probe_target {config.probe_target!r} is not a per-sample variable of the "
@@ -111,18 +155,16 @@ def _probe_inputs(ds, config, scales):
     n = min(config.probe_samples, ds.sizes["sample"])
     if n < 4:
         raise ValueError("the probe needs at least 4 samples.")
-    u = ds.u.values[:n, : config.crop_time, : config.crop_space]
-    identity = symmetries.Augmentation((symmetries.SpaceShift(0.0),), 1, 1)
-    views = jax.vmap(make_view, in_axes=(None, None, 0, 0, 0, 0, 0, None))(
-        identity,
-        jax.random.key(0),
-        jnp.asarray(u),
-        ds.t0.values[:n],
-        ds.dt.values[:n],
-        ds.dx.values[:n],
-        ds.L.values[:n],
-        scales,
+    crop = (slice(n), slice(config.crop_time)) + (slice(config.crop_space),) * (
+        ds.u.ndim - 2
     )
+    batch = {f: jnp.asarray(ds[f].values[crop]) for f in _fields(ds, config)}
+    for v in ("t0", "dt", "dx", "dy", "L"):
+        if v in ds:
+            batch[v] = ds[v].values[:n]
+    identity = symmetries.Augmentation((symmetries.SpaceShift(0.0),), 1, 1)
+    keys = jax.random.split(jax.random.key(0), n)
+    views = batch_views(identity, keys, _with_lengths(batch, ds), scales)
     return views, np.asarray(ds[config.probe_target].values[:n])
 
 
@@ -134,6 +176,21 @@ def _probe(model, state, views, targets) -> float:
     h = np.asarray(h)
     half = len(h) // 2
     return ridge_probe_nmse(h[:half], targets[:half], h[half:], targets[half:])
+
+
+def _summary_writer_class(config):
+    """tensorboardX's `SummaryWriter` when `tensorboard = true` (an optional
+    dependency, checked before any work), else None."""
+    if not config.tensorboard:
+        return None
+    try:
+        from tensorboardX import SummaryWriter
+    except ImportError:
+        raise ImportError(
+            "tensorboard = true needs tensorboardX: pip install tensorboardX (or "
+            "pip install 'pdessl[tensorboard]'), or set tensorboard = false."
+        ) from None
+    return SummaryWriter
 
 
 def _batches(loader, start_step):
@@ -155,17 +212,26 @@ def pretrain(
     progress=print,
 ) -> dict:
     """Run (or resume) pretraining in `workdir`. Without `data`, generates the
-    `data_recipe` training split there first. Returns the last metrics."""
+    `data_recipe` training split there first. Returns the last metrics.
+
+    On SIGTERM or SIGUSR1 (a preemption notice) it saves a checkpoint at the next step
+    boundary and returns early, with `preempted_at` (that step) in the metrics;
+    calling it again resumes from there."""
     import orbax.checkpoint as ocp
 
+    summary_writer = _summary_writer_class(config)
     workdir = Path(workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     if data is None:
         data = workdir / "data" / f"{config.data_recipe}-train.h5"
-        if not data.exists():
+        if jax.process_index() == 0 and not data.exists():
             datasets.generate(
                 datasets.load_recipe(config.data_recipe), "train", data, progress=False
             )
+        if jax.process_count() > 1:  # the others wait for process 0's file
+            from jax.experimental import multihost_utils
+
+            multihost_utils.sync_global_devices("pdessl: training data generated")
     ds = datasets.open_dataset(data)
     count, index = jax.process_count(), jax.process_index()
     if config.batch_size % count:
@@ -180,7 +246,8 @@ def pretrain(
         crop_time=config.crop_time,
         crop_space=config.crop_space,
         seed=config.seed,
-        variables=("L",),
+        variables=() if config.pde == "ns" else ("L",),
+        fields=_fields(ds, config),
     )
     scales = _scales(ds, config)
     aug = symmetries.Augmentation(
@@ -241,52 +308,80 @@ def pretrain(
     lead = index == 0  # only process 0 writes metrics and the exported encoder
     if lead and start == 0 and metrics_path.exists():
         metrics_path.unlink()
+    scalars = (
+        summary_writer(str(workdir / "tensorboard"))
+        if summary_writer is not None and lead
+        else None
+    )
     last_logged, window_start, tick = start, start, time.perf_counter()
     metrics = {}
     batches = _batches(loader, start)
-    for step in range(start, config.steps):
-        batch = put(next(batches))
-        model, state, opt_state, m = train_step(
-            (static, batch, key, step), model, state, opt_state
+
+    def save(step):
+        arrays = jax.tree.leaves(eqx.filter((model, state, opt_state), eqx.is_array))
+        manager.save(
+            step,
+            args=ocp.args.Composite(
+                arrays=ocp.args.StandardSave({str(i): a for i, a in enumerate(arrays)}),
+                meta=ocp.args.JsonSave({"config": dataclasses.asdict(config)}),
+            ),
         )
-        if (step + 1) % config.log_every == 0 or step + 1 == config.steps:
-            metrics = {k: float(v) for k, v in m.items()}
-            if not all(math.isfinite(v) for v in metrics.values()):
-                raise FloatingPointError(
-                    f"non-finite loss or metrics between steps {last_logged} and "
-                    f"{step + 1}: {metrics}. Lower the learning rate or check the data."
+
+    with (
+        PreemptionNotice(config.preemption_check_every) as notice,
+        contextlib.ExitStack() as stack,
+    ):
+        if scalars is not None:
+            stack.callback(scalars.close)
+        for step in range(start, config.steps):
+            if notice.agreed(step):
+                if manager.latest_step() != step:
+                    save(step)
+                manager.wait_until_finished()
+                manager.close()
+                progress(f"preempted: checkpoint saved at step {step}")
+                return dict(metrics, preempted_at=step)
+            batch = put(_with_lengths(next(batches), ds))
+            model, state, opt_state, m = train_step(
+                (static, batch, key, step), model, state, opt_state
+            )
+            if (step + 1) % config.log_every == 0 or step + 1 == config.steps:
+                metrics = {k: float(v) for k, v in m.items()}
+                if not all(math.isfinite(v) for v in metrics.values()):
+                    raise FloatingPointError(
+                        f"non-finite loss or metrics between steps {last_logged} and "
+                        f"{step + 1}: {metrics}. Lower the learning rate or check the "
+                        "data."
+                    )
+                if probe is not None and (step + 1) % config.probe_every == 0:
+                    metrics[f"probe_nmse_{config.probe_target}"] = _probe(
+                        model, state, *probe
+                    )
+                elapsed = time.perf_counter() - tick
+                metrics.update(
+                    step=step + 1,
+                    lr=float(schedule(step)),
+                    samples_per_s=(step + 1 - window_start)
+                    * config.batch_size
+                    / elapsed,
                 )
-            if probe is not None and (step + 1) % config.probe_every == 0:
-                metrics[f"probe_nmse_{config.probe_target}"] = _probe(
-                    model, state, *probe
+                if lead:
+                    with open(metrics_path, "a") as f:
+                        f.write(json.dumps(metrics) + "\n")
+                    if scalars is not None:
+                        for name, value in metrics.items():
+                            scalars.add_scalar(name, value, step + 1)
+                progress(
+                    f"step {step + 1}: loss {metrics['loss']:.4f}, "
+                    f"repr std {metrics['repr_std']:.3f}"
                 )
-            elapsed = time.perf_counter() - tick
-            metrics.update(
-                step=step + 1,
-                lr=float(schedule(step)),
-                samples_per_s=(step + 1 - window_start) * config.batch_size / elapsed,
-            )
-            if lead:
-                with open(metrics_path, "a") as f:
-                    f.write(json.dumps(metrics) + "\n")
-            progress(
-                f"step {step + 1}: loss {metrics['loss']:.4f}, "
-                f"repr std {metrics['repr_std']:.3f}"
-            )
-            last_logged, window_start, tick = step + 1, step + 1, time.perf_counter()
-        if (step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps:
-            arrays = jax.tree.leaves(
-                eqx.filter((model, state, opt_state), eqx.is_array)
-            )
-            manager.save(
-                step + 1,
-                args=ocp.args.Composite(
-                    arrays=ocp.args.StandardSave(
-                        {str(i): a for i, a in enumerate(arrays)}
-                    ),
-                    meta=ocp.args.JsonSave({"config": dataclasses.asdict(config)}),
-                ),
-            )
+                last_logged, window_start, tick = (
+                    step + 1,
+                    step + 1,
+                    time.perf_counter(),
+                )
+            if (step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps:
+                save(step + 1)
     manager.wait_until_finished()
     manager.close()
     if lead:

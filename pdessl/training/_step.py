@@ -1,9 +1,11 @@
-"""One VICReg pretraining step on 1-D PDE crops, as a single jitted function.
+"""One VICReg pretraining step on PDE crops, as a single jitted function.
 
 Two views of every crop are drawn on device: the crop's grid points are moved by a
 random element of the PDE's symmetry group (`Augmentation`, coordinate-channel mode:
-exact, no interpolation) and stacked as channels $(t, x, u)$; both views go through
-the encoder and projector and the VICReg loss. The step key is `fold_in(key, step)`.
+exact, no interpolation) and stacked as channels — $(t, x, u)$ for 1-D PDEs, a
+space-time image; $(x, y, t, v_x, v_y)$ per frame for Navier–Stokes, frames stacked as
+channels (the official recipe) — both views go through the encoder and projector and
+the VICReg loss. The step key is `fold_in(key, step)`.
 """
 
 import equinox as eqx
@@ -24,7 +26,8 @@ class SSLModel(eqx.Module):
 
 class ChannelScales(eqx.Module):
     """Fixed input normalisation: coordinates are centred per view and divided by a
-    typical extent; the field by its dataset standard deviation."""
+    typical extent (`x` for both space axes in 2-D); the field (the velocity
+    components in 2-D) by its dataset standard deviation."""
 
     t: float = eqx.field(static=True)
     x: float = eqx.field(static=True)
@@ -46,6 +49,71 @@ def make_view(
     t = (points["t"] - jnp.mean(points["t"])) / scales.t
     x = (points["x"] - jnp.mean(points["x"])) / scales.x
     return jnp.stack([t, x, points["u"] / scales.u]).astype(jnp.float32)
+
+
+def make_view_2d(
+    aug: Augmentation,
+    key: PRNGKeyArray,
+    vx: Float[ArrayLike, "time x y"],
+    vy: Float[ArrayLike, "time x y"],
+    t0,
+    dt,
+    dx,
+    dy,
+    lengths: tuple,
+    scales: ChannelScales,
+) -> Float[Array, "time*5 x y"]:
+    """One augmented view of one Navier–Stokes crop: channels $(x, y, t, v_x, v_y)$
+    per frame, frames stacked (float32). `lengths` are the periodic domain's
+    $(L_x, L_y)$, for the space shifts."""
+    vx, vy = jnp.asarray(vx), jnp.asarray(vy)
+    nt, nx, ny = vx.shape
+    t, x, y = jnp.meshgrid(
+        t0 + dt * jnp.arange(nt),
+        dx * jnp.arange(nx),
+        dy * jnp.arange(ny),
+        indexing="ij",
+    )
+    points = {"t": t, "x": x, "y": y, "vx": vx, "vy": vy}
+    points = aug.apply(aug.sample(key), dict(points, Lx=lengths[0], Ly=lengths[1]))
+
+    def centred(c, scale):
+        return (points[c] - jnp.mean(points[c])) / scale
+
+    channels = jnp.stack(
+        [
+            centred("x", scales.x),
+            centred("y", scales.x),
+            centred("t", scales.t),
+            points["vx"] / scales.u,
+            points["vy"] / scales.u,
+        ],
+        axis=1,
+    )
+    return channels.reshape(nt * 5, nx, ny).astype(jnp.float32)
+
+
+def batch_views(aug: Augmentation, keys, batch: dict, scales: ChannelScales):
+    """`make_view` (or `make_view_2d` when the batch holds `vx`, `vy`) over a batch
+    from `CropLoader`, one key per sample. 2-D batches need `Lx`, `Ly`."""
+    if "vx" in batch:
+        return jax.vmap(
+            make_view_2d, in_axes=(None, 0, 0, 0, 0, 0, 0, 0, (0, 0), None)
+        )(
+            aug,
+            keys,
+            batch["vx"],
+            batch["vy"],
+            batch["t0"],
+            batch["dt"],
+            batch["dx"],
+            batch["dy"],
+            (batch["Lx"], batch["Ly"]),
+            scales,
+        )
+    return jax.vmap(make_view, in_axes=(None, 0, 0, 0, 0, 0, 0, None))(
+        aug, keys, batch["u"], batch["t0"], batch["dt"], batch["dx"], batch["L"], scales
+    )
 
 
 def _batched(module, state, x):
@@ -93,16 +161,10 @@ def _train_step(
 ):
     static, batch, key, step = inputs
     aug, optimizer, scales, coeffs = static
-    u = batch["u"]
-    n = u.shape[0]
+    n = batch["t0"].shape[0]
     keys = jax.random.split(jax.random.fold_in(key, step), 2 * n)
-
-    def views(ks):
-        return jax.vmap(make_view, in_axes=(None, 0, 0, 0, 0, 0, 0, None))(
-            aug, ks, u, batch["t0"], batch["dt"], batch["dx"], batch["L"], scales
-        )
-
-    x1, x2 = views(keys[:n]), views(keys[n:])
+    x1 = batch_views(aug, keys[:n], batch, scales)
+    x2 = batch_views(aug, keys[n:], batch, scales)
     params, static_model = eqx.partition(model, eqx.is_inexact_array)
 
     def loss_fn(params, state):
