@@ -321,7 +321,7 @@ def _figures(
 def _augmented_samples(path: Path, train: Path, pre_config, plt):
     """One crop and two of its augmented views, as the encoder receives them."""
     from pdessl import symmetries
-    from pdessl.training import ChannelScales, make_view
+    from pdessl.training import ChannelScales, make_view, pretrain_augmentation
 
     ds = datasets.open_dataset(train)
     ct, cs = pre_config.crop_time, pre_config.crop_space
@@ -329,15 +329,7 @@ def _augmented_samples(path: Path, train: Path, pre_config, plt):
     scales = ChannelScales(
         t=float(ds.dt.values[0]) * ct, x=float(ds.dx.values[0]) * cs, u=1.0
     )
-    aug = symmetries.Augmentation(
-        tuple(
-            g
-            for g in symmetries.default_generators(pre_config.pde)
-            if g.name != "projective"
-        ),
-        pre_config.trotter_order,
-        pre_config.trotter_steps,
-    )
+    aug = pretrain_augmentation(pre_config)
     identity = symmetries.Augmentation((symmetries.SpaceShift(0.0),), 1, 1)
     args = (u, ds.t0.values[0], ds.dt.values[0], ds.dx.values[0], ds.L.values[0])
     views = [make_view(identity, jax.random.key(0), *args, scales)]

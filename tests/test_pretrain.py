@@ -548,3 +548,19 @@ def test_slurm_tasks_through_submitits_local_executor(tmp_path, data, monkeypatc
     for step in a:
         # As in test_two_processes_match_one_process: summation order only.
         assert a[step] == pytest.approx(b[step], rel=1e-5), (a, b)
+
+
+def test_symmetry_strengths_select_the_views_generators():
+    from pdessl.training import pretrain_augmentation
+
+    names = pretrain_augmentation(load_config("tiny")).names
+    assert names == ("space_shift_x", "galilean_boost", "scaling")  # no projective
+    only_shift = load_config("tiny", symmetries={"galilean_boost": 0, "scaling": 0})
+    assert pretrain_augmentation(only_shift).names == ("space_shift_x",)
+    with_projective = load_config("tiny", symmetries={"projective": 0.01})
+    assert "projective" in pretrain_augmentation(with_projective).names
+    with pytest.raises(ValueError, match="unknown generator"):
+        pretrain_augmentation(load_config("tiny", symmetries={"scalin": 0.1}))
+    none = {"space_shift_x": 0, "galilean_boost": 0, "scaling": 0}
+    with pytest.raises(ValueError, match="keep at least one"):
+        pretrain_augmentation(load_config("tiny", symmetries=none))

@@ -5,6 +5,7 @@ from ._config import load_config as load_config
 from ._export import export_encoder as export_encoder
 from ._export import load_encoder as load_encoder
 from ._pretrain import pretrain as pretrain
+from ._pretrain import pretrain_augmentation as pretrain_augmentation
 from ._step import ChannelScales as ChannelScales
 from ._step import SSLModel as SSLModel
 from ._step import batch_views as batch_views

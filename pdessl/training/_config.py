@@ -40,6 +40,10 @@ class PretrainConfig:
     probe_every: int = 20
     probe_samples: int = 32
     tensorboard: bool = False  # also write scalars for TensorBoard (tensorboardX)
+    # Strength overrides of the PDE's symmetry generators, by name as in
+    # `Augmentation.names` (e.g. {galilean_boost = 0.2}); 0 disables a generator.
+    # Burgers' projective map is off unless given a strength here.
+    symmetries: dict = dataclasses.field(default_factory=dict)
 
     def __post_init__(self):
         for name in (

@@ -32,6 +32,20 @@ from ._probe import ridge_probe_nmse
 from ._step import ChannelScales, SSLModel, batch_views, train_step
 
 
+def pretrain_augmentation(config: PretrainConfig) -> symmetries.Augmentation:
+    """The views' symmetry group: the PDE's generators at their default strengths,
+    overridden by `config.symmetries`; the projective map only when asked for."""
+    strengths = dict(config.symmetries)
+    gens = symmetries.default_generators(config.pde, **strengths)
+    if "projective" not in strengths:
+        gens = tuple(g for g in gens if g.name != "projective")
+    if not gens:
+        raise ValueError(
+            "config.symmetries disables every generator; keep at least one."
+        )
+    return symmetries.Augmentation(gens, config.trotter_order, config.trotter_steps)
+
+
 def _decay_mask(params):
     # Weight decay on weight matrices and kernels only, not on biases or norm scales.
     return jax.tree.map(lambda a: a.ndim >= 2, params)
@@ -250,15 +264,7 @@ def pretrain(
         fields=_fields(ds, config),
     )
     scales = _scales(ds, config)
-    aug = symmetries.Augmentation(
-        tuple(
-            g
-            for g in symmetries.default_generators(config.pde)
-            if g.name != "projective"
-        ),
-        config.trotter_order,
-        config.trotter_steps,
-    )
+    aug = pretrain_augmentation(config)
     model, state, optimizer, opt_state, schedule = build(config)
     put, replicate = _data_parallel(config.batch_size // count)
     static = (
