@@ -30,7 +30,7 @@ import xarray as xr
 
 from pdessl import symmetries
 from pdessl.models import ResNet
-from pdessl.training import ChannelScales, make_view
+from pdessl.training import ChannelScales, make_view, make_view_2d
 from pdessl.training import load_encoder as _load_encoder_file
 
 GRID_FACTOR = 2.0  # allowed ratio between data and training grid spacings
@@ -80,10 +80,12 @@ class Encoder:
 def load_encoder(path: str | Path) -> Encoder:
     """Load an encoder exported by pretraining (`WORKDIR/encoder.eqx`)."""
     network, state, header = _load_encoder_file(path)
-    if header["in_channels"] != 3:
-        raise NotImplementedError(
-            f"{path} encodes {header['in_channels']}-channel inputs (pde "
-            f"{header['pde']!r}); `embed` handles 1-D (t, x, u) encoders so far."
+    expected = 5 * header["crop_time"] if header["pde"] == "ns" else 3
+    if header["in_channels"] != expected:
+        raise ValueError(
+            f"{path} encodes {header['in_channels']}-channel inputs, but a "
+            f"{header['pde']!r} encoder takes {expected}; the file is not a pdessl "
+            "pretraining export."
         )
     return Encoder(network, state, header, str(path))
 
@@ -96,24 +98,41 @@ def _tile_starts(size: int, crop: int, crops: str) -> np.ndarray:
     return np.arange(1 if crops == "first" else size // crop) * crop
 
 
+def _tile_offsets(shape, crop_shape, crops: str) -> jax.Array:
+    """`(tiles, ndim)` start offsets of the tiles of a `(time, x[, y])` field."""
+    axes = [_tile_starts(n, c, crops) for n, c in zip(shape, crop_shape, strict=True)]
+    grid = np.meshgrid(*axes, indexing="ij")
+    return jnp.asarray(np.stack([g.ravel() for g in grid], axis=1))
+
+
+def _one_view(sample: dict, offset, crop_shape, scales):
+    """The unaugmented encoder input of one tile of one trajectory: `sample` holds
+    `u` (1-D) or `vx`, `vy` (2-D Navier–Stokes) and the per-sample grid."""
+    start = [offset[i] for i in range(len(crop_shape))]
+    t0 = sample["t0"] + offset[0] * sample["dt"]
+    key = jax.random.key(0)  # unused: the identity augmentation draws nothing
+    if "vx" in sample:
+        vx, vy = (
+            jax.lax.dynamic_slice(sample[f], start, crop_shape) for f in ("vx", "vy")
+        )
+        lengths = (sample["Lx"], sample["Ly"])
+        args = (vx, vy, t0, sample["dt"], sample["dx"], sample["dy"], lengths, scales)
+        return make_view_2d(_IDENTITY, key, *args)
+    u = jax.lax.dynamic_slice(sample["u"], start, crop_shape)
+    return make_view(
+        _IDENTITY, key, u, t0, sample["dt"], sample["dx"], sample["L"], scales
+    )
+
+
 @eqx.filter_jit
-def _embed_batch(
-    network, state, scales, u, t0, dt, dx, length, starts_t, starts_x, crop_shape
-):
-    """Mean representation over the tiles of each trajectory of `u` (n, time, x)."""
-    ct, cs = crop_shape
+def _embed_batch(network, state, scales, batch: dict, offsets, crop_shape):
+    """Mean representation over the tiles (`offsets`) of each trajectory of
+    `batch` (arrays with a leading sample axis)."""
 
-    def view(u1, t01, dt1, dx1, l1, st, sx):
-        crop = jax.lax.dynamic_slice(u1, (st, sx), (ct, cs))
-        key = jax.random.key(0)  # unused: the identity augmentation draws nothing
-        return make_view(_IDENTITY, key, crop, t01 + st * dt1, dt1, dx1, l1, scales)
+    def tiles(sample):
+        return jax.vmap(lambda o: _one_view(sample, o, crop_shape, scales))(offsets)
 
-    def tiles(u1, t01, dt1, dx1, l1):
-        per_t = jax.vmap(view, in_axes=(None,) * 5 + (None, 0))
-        per_tx = jax.vmap(per_t, in_axes=(None,) * 5 + (0, None))
-        return per_tx(u1, t01, dt1, dx1, l1, starts_t, starts_x).reshape(-1, 3, ct, cs)
-
-    views = jax.vmap(tiles)(u, t0, dt, dx, length)  # (n, tiles, 3, ct, cs)
+    views = jax.vmap(tiles)(batch)  # (n, tiles, channels, ...)
     n, k = views.shape[:2]
     h, _ = jax.vmap(network, axis_name="batch", in_axes=(0, None), out_axes=(0, None))(
         views.reshape(n * k, *views.shape[2:]), state
@@ -121,13 +140,28 @@ def _embed_batch(
     return jnp.mean(h.reshape(n, k, -1), axis=1)
 
 
-def _check_trajectories(encoder: Encoder, u: np.ndarray, dt, dx, check_grid: bool):
-    n, nt, nx = u.shape
-    if nt < encoder.crop_time or nx < encoder.crop_space:
+def _embed_batches(network, state, scales, arrays: dict, crop_shape, crops, size):
+    """`_embed_batch` over chunks of `size` samples of NumPy `arrays`."""
+    field = arrays["vx"] if "vx" in arrays else arrays["u"]
+    offsets = _tile_offsets(field.shape[1:], crop_shape, crops)
+    out = []
+    for i in range(0, len(field), size):
+        chunk = {k: jnp.asarray(v[i : i + size]) for k, v in arrays.items()}
+        out.append(_embed_batch(network, state, scales, chunk, offsets, crop_shape))
+    return np.asarray(jnp.concatenate(out), dtype=np.float32)
+
+
+def _check_trajectories(
+    encoder: Encoder, u: np.ndarray, dt, dx, check_grid: bool, dy=None
+):
+    """`u`: `(sample, time, x[, y])`; for 2-D data every velocity field in turn."""
+    n, nt, *space = u.shape
+    if nt < encoder.crop_time or min(space) < encoder.crop_space:
         raise ValueError(
-            f"the data have {nt} time points x {nx} space points, fewer than one "
-            f"encoder crop ({encoder.crop_time} x {encoder.crop_space}); use longer "
-            "trajectories or an encoder pretrained on smaller crops."
+            f"the data have {nt} time points x {' x '.join(map(str, space))} space "
+            f"points, fewer than one encoder crop ({encoder.crop_time} x "
+            f"{encoder.crop_space}); use longer trajectories or an encoder pretrained "
+            "on smaller crops."
         )
     bad = ~np.isfinite(u).reshape(n, -1).all(axis=1)
     if bad.any():
@@ -135,10 +169,13 @@ def _check_trajectories(encoder: Encoder, u: np.ndarray, dt, dx, check_grid: boo
             f"the data hold NaN or Inf values (sample(s) {np.flatnonzero(bad)[:10]}"
             f"{'...' if bad.sum() > 10 else ''}); drop or repair them before embedding."
         )
-    for name, spacing, trained in (
+    spacings = [
         ("time step", dt, encoder.training_dt),
         ("grid spacing", dx, encoder.training_dx),
-    ):
+    ]
+    if dy is not None:
+        spacings.append(("y grid spacing", dy, encoder.training_dx))
+    for name, spacing, trained in spacings:
         spacing = np.asarray(spacing, dtype=np.float64)
         if not np.all(np.isfinite(spacing)) or np.any(spacing <= 0):
             raise ValueError(f"the {name} must be positive and finite, got {spacing}.")
@@ -177,7 +214,7 @@ def embed_arrays(
         raise ValueError(
             f"expected trajectories of shape (sample, time, x), got shape {u.shape}."
         )
-    n, nt, nx = u.shape
+    n, _, nx = u.shape
     _check_trajectories(encoder, u, dt, dx, check_grid)
 
     def per_sample(value):
@@ -185,27 +222,17 @@ def embed_arrays(
 
     dt, dx, t0 = per_sample(dt), per_sample(dx), per_sample(t0)
     length = nx * dx if length is None else per_sample(length)
-    starts_t = jnp.asarray(_tile_starts(nt, encoder.crop_time, crops))
-    starts_x = jnp.asarray(_tile_starts(nx, encoder.crop_space, crops))
-    out = []
-    for i in range(0, n, batch_size):
-        s = slice(i, i + batch_size)
-        out.append(
-            _embed_batch(
-                encoder.network,
-                encoder.state,
-                encoder.scales,
-                jnp.asarray(u[s]),
-                jnp.asarray(t0[s]),
-                jnp.asarray(dt[s]),
-                jnp.asarray(dx[s]),
-                jnp.asarray(length[s]),
-                starts_t,
-                starts_x,
-                (encoder.crop_time, encoder.crop_space),
-            )
-        )
-    return np.asarray(jnp.concatenate(out), dtype=np.float32)
+    arrays = dict(u=u, t0=t0, dt=dt, dx=dx, L=length)
+    crop_shape = (encoder.crop_time, encoder.crop_space)
+    return _embed_batches(
+        encoder.network,
+        encoder.state,
+        encoder.scales,
+        arrays,
+        crop_shape,
+        crops,
+        batch_size,
+    )
 
 
 def _spacing(coord: xr.DataArray, name: str) -> tuple[float, float]:
@@ -246,6 +273,11 @@ def embed(
     - `data` a NumPy array `(time, x)` or `(sample, time, x)`: `dt` and `dx` are
       required. Returns a NumPy array `(dim,)` or `(sample, dim)`.
     """
+    if encoder.pde == "ns":
+        raise ValueError(
+            "Navier–Stokes encoders read the velocity fields vx, vy: use "
+            "pdessl.embed_dataset on a dataset (file or xarray.Dataset) instead."
+        )
     if isinstance(data, xr.DataArray):
         dims = set(data.dims)
         if dims not in ({"time", "x"}, {"sample", "time", "x"}):
@@ -315,6 +347,33 @@ def embed(
     return z[0] if u.ndim == 2 else z
 
 
+def _dataset_arrays(ds: xr.Dataset, header: dict) -> tuple[dict, tuple]:
+    """The per-sample NumPy arrays `_embed_batch` needs from a dataset, and the
+    encoder's crop shape."""
+    ct, cs = header["crop_time"], header["crop_space"]
+    common = dict(t0=ds.t0.values, dt=ds.dt.values, dx=ds.dx.values)
+    if header["pde"] == "ns":
+        if "vx" not in ds or ds.vx.ndim != 4:
+            raise ValueError(
+                "a Navier–Stokes encoder needs fields vx, vy (sample, time, x, y)."
+            )
+        arrays = dict(
+            common,
+            vx=ds.vx.values,
+            vy=ds.vy.values,
+            dy=ds.dy.values,
+            Lx=ds.dx.values * ds.sizes["x"],
+            Ly=ds.dy.values * ds.sizes["y"],
+        )
+        return arrays, (ct, cs, cs)
+    if ds.u.ndim != 3:
+        raise ValueError(
+            f"a {header['pde']!r} encoder needs 1-D fields u (sample, time, x); the "
+            f"data have dims {ds.u.dims}."
+        )
+    return dict(common, u=ds.u.values, L=ds.L.values), (ct, cs)
+
+
 def embed_dataset(
     encoder: Encoder, source, *, crops: str = "mean", batch_size: int = 64
 ) -> xr.Dataset:
@@ -324,30 +383,28 @@ def embed_dataset(
     from pdessl import datasets
 
     ds = source if isinstance(source, xr.Dataset) else datasets.open_dataset(source)
-    if ds.u.ndim != 3:
-        raise NotImplementedError(
-            f"embedding {ds.u.ndim - 2}-D fields is not supported yet (dims "
-            f"{ds.u.dims})."
-        )
     if ds.attrs.get("pde") not in (None, encoder.pde):
         raise ValueError(
             f"the encoder was pretrained on {encoder.pde!r} data but the dataset holds "
             f"{ds.attrs.get('pde')!r}."
         )
-    z = embed_arrays(
-        encoder,
-        ds.u.values,
-        dt=ds.dt.values,
-        dx=ds.dx.values,
-        length=ds.L.values,
-        t0=ds.t0.values,
-        crops=crops,
-        batch_size=batch_size,
+    arrays, crop = _dataset_arrays(ds, encoder.header)
+    if encoder.pde == "ns":
+        for field in (arrays["vx"], arrays["vy"]):
+            _check_trajectories(
+                encoder, field, arrays["dt"], arrays["dx"], True, arrays["dy"]
+            )
+    else:
+        _check_trajectories(encoder, arrays["u"], arrays["dt"], arrays["dx"], True)
+    z = _embed_batches(
+        encoder.network, encoder.state, encoder.scales, arrays, crop, crops, batch_size
     )
     keep = {
         name: var
         for name, var in ds.data_vars.items()
-        if name != "u" and var.dims and var.dims[0] == "sample"
+        if name not in ("u", "vx", "vy", "p")
+        and var.dims[:1] == ("sample",)
+        and var.ndim <= 2
     }
     out = xr.Dataset(
         {"representation": (("sample", "feature"), z), **keep},

@@ -29,9 +29,9 @@ import optax
 import xarray as xr
 
 from pdessl import datasets, symmetries
-from pdessl.api import Encoder, _embed_batch, _tile_starts, embed_dataset
+from pdessl.api import Encoder, _dataset_arrays, _embed_batches, embed_dataset
 from pdessl.models import ResNet
-from pdessl.training import make_view
+from pdessl.training._step import batch_views
 
 LOG_SPAN = 3.0
 
@@ -280,7 +280,12 @@ def supervised_generators(pde: str, target: str) -> tuple[str, ...]:
     baseline. The viscosity is invariant under every Burgers symmetry (the projective
     map is left out, as in pretraining: it needs 1 - e t > 0 on the crop); the
     initial condition's Fourier magnitudes are invariant under space shifts (a phase)
-    and Galilean boosts (a constant added), but not under KdV's scaling."""
+    and Galilean boosts (a constant added), but not under KdV's scaling. On the
+    periodic Navier–Stokes domain the buoyancy is kept by shifts, boosts and the
+    scaling (the smoke, not an input, absorbs it); rotation is left out (gravity
+    breaks it)."""
+    if pde == "ns":
+        return ("space_shift", "scaling", "linear_boost", "quadratic_boost")
     if pde == "burgers" and target == "nu":
         return ("space_shift", "galilean_boost", "scaling")
     return ("space_shift", "galilean_boost")
@@ -317,17 +322,7 @@ def _fresh_encoder(header: dict, key) -> ResNet:
 @eqx.filter_jit
 def _supervised_step(model, state, opt_state, static, batch, y, key):
     aug, optimizer, scales = static
-    n = y.shape[0]
-    views = jax.vmap(make_view, in_axes=(None, 0, 0, 0, 0, 0, 0, None))(
-        aug,
-        jax.random.split(key, n),
-        batch["u"],
-        batch["t0"],
-        batch["dt"],
-        batch["dx"],
-        batch["L"],
-        scales,
-    )
+    views = batch_views(aug, jax.random.split(key, y.shape[0]), batch, scales)
     params, rest = eqx.partition(model, eqx.is_inexact_array)
 
     def loss_fn(params, state):
@@ -372,14 +367,22 @@ def train_supervised(
     opt_state = optimizer.init(eqx.filter(model, eqx.is_inexact_array))
     batch_size = min(batch_size, labelled.sizes["sample"])
     labelled = labelled.assign(target=(("sample", "target_dim"), y))
+    two_d = header["pde"] == "ns"
     loader = datasets.CropLoader(
         labelled,
         batch_size=batch_size,
         crop_time=header["crop_time"],
         crop_space=header["crop_space"],
         seed=seed,
-        variables=("L", "target"),
+        fields=("vx", "vy") if two_d else ("u",),
+        variables=("dy", "target") if two_d else ("L", "target"),
     )
+    lengths, labelled_index = {}, labelled["index"].values
+    if two_d:
+        lengths = dict(
+            Lx=labelled.dx.values * labelled.sizes["x"],
+            Ly=labelled.dy.values * labelled.sizes["y"],
+        )
     static = (
         _augmentation(header["pde"], generators),
         optimizer,
@@ -391,6 +394,10 @@ def train_supervised(
             if step == steps:
                 break
             b = {k: jnp.asarray(v) for k, v in batch.items()}
+            if two_d:
+                # Domain lengths for the space shifts, per sample of this batch.
+                idx = np.searchsorted(labelled_index, batch["index"])
+                b.update({k: jnp.asarray(v[idx]) for k, v in lengths.items()})
             model, state, opt_state = _supervised_step(
                 model,
                 state,
@@ -410,23 +417,10 @@ def supervised_predict(model, state, header: dict, ds: xr.Dataset, crops="mean")
     each trajectory, exactly as the SSL probe sees the test data."""
     from pdessl.training import ChannelScales
 
-    u = ds.u.values
-    starts_t = jnp.asarray(_tile_starts(u.shape[1], header["crop_time"], crops))
-    starts_x = jnp.asarray(_tile_starts(u.shape[2], header["crop_space"], crops))
-    h = _embed_batch(
-        model.encoder,
-        state,
-        ChannelScales(**header["scales"]),
-        jnp.asarray(u),
-        jnp.asarray(ds.t0.values),
-        jnp.asarray(ds.dt.values),
-        jnp.asarray(ds.dx.values),
-        jnp.asarray(ds.L.values),
-        starts_t,
-        starts_x,
-        (header["crop_time"], header["crop_space"]),
-    )
-    out, _ = _batched(model.head, state, h)
+    arrays, crop_shape = _dataset_arrays(ds, header)
+    scales = ChannelScales(**header["scales"])
+    h = _embed_batches(model.encoder, state, scales, arrays, crop_shape, crops, 64)
+    out, _ = _batched(model.head, state, jnp.asarray(h))
     return np.asarray(out, dtype=np.float64)
 
 
