@@ -63,6 +63,7 @@ class ExperimentConfig:
     pretrain: dict = dataclasses.field(default_factory=dict)
     regression: dict | None = None
     timestep: dict | None = None
+    controls: bool = True  # also evaluate the untrained encoder (same architecture)
 
 
 def shipped_experiments() -> list[str]:
@@ -203,6 +204,11 @@ def run_experiment(
         pretrain(pre_config, pretrain_dir, data=train, progress=progress)
     timings["pretrain_s"] = time.perf_counter() - tick
     encoder = pdessl.load_encoder(encoder_path)
+    # Control: the same architecture, untrained, read the same way. It tells how much
+    # of an "SSL" score is pretraining and how much is the frozen architecture.
+    random_path = pretrain_dir / "untrained.eqx"
+    if config.controls and not random_path.exists():
+        _export_untrained(pre_config, train, random_path)
 
     results = dict(
         experiment=dataclasses.asdict(config),
@@ -227,6 +233,18 @@ def run_experiment(
         report = downstream.run_regression(
             encoder, train, test, target, seeds=seeds, progress=progress, **options
         )
+        if config.controls:
+            control = downstream.run_regression(
+                pdessl.load_encoder(random_path),
+                train,
+                test,
+                target,
+                seeds=seeds,
+                progress=progress,
+                **dict(options, supervised=False),
+            )
+            for method, scores in control["results"].items():
+                report["results"][method.replace("ssl_", "untrained_")] = scores
         timings["regression_s"] = time.perf_counter() - tick
         results["regression"] = report
         progress(downstream.format_results(report))
@@ -243,6 +261,18 @@ def run_experiment(
             progress=progress,
             **extra,
         )
+        if config.controls and "ssl" in modes:
+            control = downstream.timestep_experiment(
+                train,
+                test,
+                modes=("ssl",),
+                seeds=seeds,
+                config=ts_config,
+                encoder=str(random_path),
+                progress=progress,
+                **extra,
+            )
+            results["timestep"]["modes"]["ssl_untrained"] = control["modes"]["ssl"]
         timings["timestep_s"] = time.perf_counter() - tick
         progress(downstream.format_timestep_results(results["timestep"]))
     results["timings"] = {k: round(v, 1) for k, v in timings.items()}
@@ -251,6 +281,15 @@ def run_experiment(
     if figures:
         _figures(workdir, pretrain_dir, results, train, pre_config, progress)
     return results
+
+
+def _export_untrained(pre_config, train: Path, path: Path) -> None:
+    from pdessl.training import export_encoder
+    from pdessl.training._pretrain import _scales, build
+
+    model, state, *_ = build(pre_config)
+    scales = _scales(datasets.open_dataset(train), pre_config)
+    export_encoder(path, model.encoder, state, pre_config, scales)
 
 
 def _cpu_count() -> int:

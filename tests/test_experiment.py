@@ -46,9 +46,9 @@ def test_experiment_runs_every_stage_and_resumes(tmp_path):
     results = json.loads((work / "results.json").read_text())
     assert results["seeds"] == [0, 1]
     assert results["pretrain"]["steps"] == 4
-    for method in ("ssl_linear", "ssl_mlp", "supervised"):
+    for method in ("ssl_linear", "ssl_mlp", "supervised", "untrained_linear"):
         assert len(results["regression"]["results"][method]["nmse"]["values"]) == 2
-    for mode in ("none", "ssl"):
+    for mode in ("none", "ssl", "ssl_untrained"):
         assert len(results["timestep"]["modes"][mode]["rollout"]) == 2
     for name in ("training_curves", "nmse_bars", "augmented_samples"):
         assert (work / "figures" / f"{name}.png").stat().st_size > 1000
