@@ -364,22 +364,43 @@ def _augmented_samples(path: Path, train: Path, pre_config, plt):
 
     ds = datasets.open_dataset(train)
     ct, cs = pre_config.crop_time, pre_config.crop_space
-    u = np.asarray(ds.u.values[0, :ct, :cs])
     scales = ChannelScales(
         t=float(ds.dt.values[0]) * ct, x=float(ds.dx.values[0]) * cs, u=1.0
     )
     aug = pretrain_augmentation(pre_config)
     identity = symmetries.Augmentation((symmetries.SpaceShift(0.0),), 1, 1)
-    args = (u, ds.t0.values[0], ds.dt.values[0], ds.dx.values[0], ds.L.values[0])
-    views = [make_view(identity, jax.random.key(0), *args, scales)]
-    views += [make_view(aug, jax.random.key(k), *args, scales) for k in (1, 2)]
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
-    for ax, v, title in zip(axes, views, ("crop", "view 1", "view 2"), strict=True):
-        t, x, field = (np.asarray(c) for c in v)
-        m = ax.pcolormesh(x, t, field, shading="auto", cmap="RdBu_r")
-        ax.set(xlabel="x (centred, scaled)", ylabel="t (centred, scaled)", title=title)
-        fig.colorbar(m, ax=ax)
-    fig.suptitle("Lie point symmetry views: transformed (t, x) grids and field")
+    titles = ("crop", "view 1", "view 2")
+    if pre_config.pde == "ns":
+        from pdessl.training import make_view_2d
+
+        crop = np.s_[0, :ct, :cs, :cs]
+        lengths = (
+            ds.dx.values[0] * ds.sizes["x"],
+            ds.dy.values[0] * ds.sizes["y"],
+        )
+        args = (ds.vx.values[crop], ds.vy.values[crop], ds.t0.values[0])
+        args += (ds.dt.values[0], ds.dx.values[0], ds.dy.values[0], lengths)
+        views = [make_view_2d(identity, jax.random.key(0), *args, scales)]
+        views += [make_view_2d(aug, jax.random.key(k), *args, scales) for k in (1, 2)]
+        for ax, v, title in zip(axes, views, titles, strict=True):
+            x, y, _, vx, _ = (np.asarray(c) for c in v[:5])  # the first frame
+            m = ax.pcolormesh(x, y, vx, shading="auto", cmap="RdBu_r")
+            ax.set(xlabel="x (centred, scaled)", ylabel="y", title=f"{title}: vx")
+            fig.colorbar(m, ax=ax)
+    else:
+        u = np.asarray(ds.u.values[0, :ct, :cs])
+        args = (u, ds.t0.values[0], ds.dt.values[0], ds.dx.values[0], ds.L.values[0])
+        views = [make_view(identity, jax.random.key(0), *args, scales)]
+        views += [make_view(aug, jax.random.key(k), *args, scales) for k in (1, 2)]
+        for ax, v, title in zip(axes, views, titles, strict=True):
+            t, x, field = (np.asarray(c) for c in v)
+            m = ax.pcolormesh(x, t, field, shading="auto", cmap="RdBu_r")
+            ax.set(
+                xlabel="x (centred, scaled)", ylabel="t (centred, scaled)", title=title
+            )
+            fig.colorbar(m, ax=ax)
+    fig.suptitle("Lie point symmetry views: transformed coordinates and field")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
