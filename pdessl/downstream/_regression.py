@@ -573,12 +573,12 @@ def format_results(report: dict) -> str:
     lines = [
         f"target {report['target']}: {report['labelled']} labelled, "
         f"{report['test_samples']} test samples, seeds {report['seeds']}",
-        f"{'method':<12} {'NMSE':>22} {'rel. L1':>22}",
+        f"{'method':<18} {'NMSE':>22} {'rel. L1':>22}",
     ]
     for method, s in report["results"].items():
         cells = [
             f"{s[k]['mean']:.4g} ± {s[k]['std']:.2g}".rjust(22)
             for k in ("nmse", "rel_l1")
         ]
-        lines.append(f"{method:<12} {cells[0]} {cells[1]}")
+        lines.append(f"{method:<18} {cells[0]} {cells[1]}")
     return "\n".join(lines)
