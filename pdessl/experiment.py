@@ -338,13 +338,9 @@ def _figures(
         means = [report["results"][m]["nmse"]["mean"] for m in methods]
         stds = [report["results"][m]["nmse"]["std"] for m in methods]
         fig, ax = plt.subplots(figsize=(5, 3.2))
-        ax.bar(
-            methods,
-            means,
-            yerr=stds,
-            capsize=4,
-            color=["C0", "C1", "C3"][: len(methods)],
-        )
+        colours = [f"C{i}" for i in range(len(methods))]
+        ax.bar(methods, means, yerr=stds, capsize=4, color=colours)
+        ax.tick_params(axis="x", rotation=25)
         ax.set(
             ylabel="test NMSE",
             title=f"{report['target']}: {report['labelled']} labelled, "
