@@ -16,6 +16,7 @@ from pdessl.downstream import (
     rollout,
     rollout_nmse,
     ssl_condition,
+    timestep_experiment,
     train_timestepper,
 )
 from pdessl.models import TimeStepper1d, UNet2d
@@ -280,3 +281,53 @@ def test_cli_timestep_prints_a_table_per_conditioning(tmp_path, files, encoder, 
         json.dumps({**json.loads(first), "pde": "kdv"}).encode() + b"\n" + payload
     )
     assert "pretrained on 'kdv' data" in error("--cond", "ssl", "--encoder", str(kdv))
+
+
+def test_2d_rollout_bookkeeping_with_a_copy_model(rng):
+    """(time, field, x, y) windows: a model that repeats the window's last frame has
+    rollout and one-step errors computable by hand."""
+    tw, frames = 2, 7  # 5 predicted frames: chunks of 2, 2 and a cut 1
+    u = rng.normal(size=(3, frames, 3, 4, 4)).astype(np.float32)
+
+    def copy_last(window):
+        return jnp.repeat(window[-1:], tw, axis=0)
+
+    scores = rollout_nmse(copy_last, u, None, tw)
+    true = u[:, tw:]
+    rollout_pred = np.repeat(u[:, tw - 1 : tw], frames - tw, axis=1)
+    # One-step: chunk k (frames 2+2k, 3+2k) is predicted from the true frame 1+2k.
+    forced = np.concatenate(
+        [np.repeat(u[:, 1 + 2 * k : 2 + 2 * k], 2, axis=1) for k in range(3)], axis=1
+    )[:, : frames - tw]
+
+    def nmse(pred):
+        err = np.sum((pred - true) ** 2, axis=(1, 2, 3, 4))
+        return np.mean(err / np.sum(true**2, axis=(1, 2, 3, 4)))
+
+    # float32 sums of ~100 squares: relative round-off ~1e-6.
+    assert scores["rollout"] == pytest.approx(nmse(rollout_pred), rel=1e-5)
+    assert scores["one_step"] == pytest.approx(nmse(forced), rel=1e-5)
+    assert scores["rollout"] != pytest.approx(scores["one_step"], rel=1e-3)
+
+
+def test_navier_stokes_timestep_experiment(tmp_path):
+    """The U-Net path end to end on tiny smoke files: smoke and velocity per frame,
+    conditioning on the buoyancy."""
+    recipe = datasets.load_recipe("ns-tiny")
+    for split, n in (("train", 6), ("test", 3)):
+        datasets.generate(
+            recipe, split, tmp_path / f"{split}.h5", num_samples=n, progress=False
+        )
+    results = timestep_experiment(
+        tmp_path / "train.h5",
+        tmp_path / "test.h5",
+        modes=("none", "params"),
+        seeds=(0,),
+        config=TimestepConfig(time_window=2, width=4, steps=3, batch_size=4),
+        params=("buoyancy",),
+        progress=lambda *_: None,
+    )
+    assert results["rollout_frames"] == 6
+    for mode in ("none", "params"):
+        assert np.isfinite(results["modes"][mode]["rollout_mean"])
+    assert results["modes"]["params"]["cond_dim"] == 1

@@ -1,4 +1,4 @@
-"""Conditioned neural time-stepping of 1-D PDEs: training, rollout, NMSE, experiments.
+"""Conditioned neural time-stepping: training, rollout, NMSE, experiments.
 
 The protocol follows LPSDA (Brandstetter et al. 2022) as used by Mialon et al. 2023: a
 time-stepper maps the $t_w$ frames $u_{s}, \\dots, u_{s+t_w-1}$ to the next $t_w$
@@ -14,6 +14,10 @@ trajectory: nothing (`"none"`), the standardised ground-truth parameters (`"para
 e.g. $\\log \\nu$), or the frozen SSL representation of the trajectory's context
 window (`"ssl"`) — its first $t_w$ frames, the same frames the rollout starts from, so
 the representation sees nothing the time-stepper must predict.
+
+1-D fields use `TimeStepper1d`; Navier–Stokes files (smoke `u`, `vx`, `vy` over
+`(time, x, y)`) a `UNet2d` on frames of the three fields (PDEArena's setting, small),
+each field normalised by its training standard deviation.
 """
 
 import dataclasses
@@ -27,7 +31,7 @@ import optax
 import xarray as xr
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
-from pdessl.models import TimeStepper1d
+from pdessl.models import TimeStepper1d, UNet2d
 
 MODES = ("none", "params", "ssl")
 
@@ -63,7 +67,28 @@ def check_frames(num_frames: int, time_window: int) -> None:
         )
 
 
-def make_timestepper(config: TimestepConfig, cond_dim: int, *, key) -> TimeStepper1d:
+def make_timestepper(
+    config: TimestepConfig,
+    cond_dim: int,
+    *,
+    key,
+    fields: int | None = None,
+    periodic: bool = True,
+):
+    """`TimeStepper1d` for 1-D fields; with `fields` (2-D data: frames of `fields`
+    channels) a `UNet2d` of widths (width, 2 width), circular padding when periodic,
+    zeros for a walled box."""
+    if fields is not None:
+        return UNet2d(
+            config.time_window,
+            fields,
+            widths=(config.width, 2 * config.width),
+            cond_dim=cond_dim,
+            embed_dim=config.embed_dim,
+            film=config.film,
+            padding_mode="CIRCULAR" if periodic else "ZEROS",
+            key=key,
+        )
     return TimeStepper1d(
         config.time_window,
         width=config.width,
@@ -83,13 +108,13 @@ def _apply(model, window, cond):
 def _sample_pairs(key, u, time_window: int, batch_size: int):
     """Random (trajectory, start time) pairs: input frames [s, s + tw), target frames
     [s + tw, s + 2 tw)."""
-    n, frames, nx = u.shape
+    n, frames = u.shape[:2]
     k1, k2 = jax.random.split(key)
     idx = jax.random.randint(k1, (batch_size,), 0, n)
     start = jax.random.randint(k2, (batch_size,), 0, frames - 2 * time_window + 1)
 
     def one(i, s):
-        w = jax.lax.dynamic_slice(u[i], (s, 0), (2 * time_window, nx))
+        w = jax.lax.dynamic_slice_in_dim(u[i], s, 2 * time_window, axis=0)
         return w[:time_window], w[time_window:]
 
     x, y = jax.vmap(one)(idx, start)
@@ -128,20 +153,23 @@ def _train_step(data, model, opt_state, step):
 
 
 def train_timestepper(
-    model: TimeStepper1d,
-    u: Float[ArrayLike, "sample time x"],
+    model: TimeStepper1d | UNet2d,
+    u: Float[ArrayLike, "sample time ..."],
     cond: Float[ArrayLike, "sample cond"] | None,
     config: TimestepConfig,
     *,
     key: PRNGKeyArray,
-) -> tuple[TimeStepper1d, np.ndarray]:
+) -> tuple[TimeStepper1d | UNet2d, np.ndarray]:
     """Train on random (window in, window out) pairs with Adam and a warmup-cosine
     schedule, one jitted step. `u` should be normalised (order-one values); `cond` is
     one vector per trajectory, or None for an unconditioned model. Returns the model
     and the loss of every step."""
     u = jnp.asarray(u, dtype=jnp.float32)
-    if u.ndim != 3:
-        raise ValueError(f"u must be (sample, time, x), got shape {u.shape}.")
+    if u.ndim not in (3, 5):
+        raise ValueError(
+            f"u must be (sample, time, x) or (sample, time, field, x, y), got shape "
+            f"{u.shape}."
+        )
     check_frames(u.shape[1], model.time_window)
     if (cond is None) != (model.cond_dim == 0):
         raise ValueError(
@@ -178,8 +206,8 @@ def train_timestepper(
 
 
 def rollout(
-    model, u0: Float[ArrayLike, "tw x"], cond, num_frames: int
-) -> Float[Array, "frames x"]:
+    model, u0: Float[ArrayLike, "tw ..."], cond, num_frames: int
+) -> Float[Array, "frames ..."]:
     """Autoregressive rollout: `num_frames` frames after the window `u0`, predicted
     chunk by chunk from the model's own previous chunk (the last chunk is cut to
     length)."""
@@ -192,21 +220,21 @@ def rollout(
         return nxt, nxt
 
     _, out = jax.lax.scan(step, u0, length=chunks)
-    return out.reshape(chunks * tw, -1)[:num_frames]
+    return out.reshape(chunks * tw, *u0.shape[1:])[:num_frames]
 
 
 def teacher_forced(
-    model, u: Float[ArrayLike, "time x"], cond, time_window: int
-) -> Float[Array, "frames x"]:
+    model, u: Float[ArrayLike, "time ..."], cond, time_window: int
+) -> Float[Array, "frames ..."]:
     """Frames `time_window` to the end, each chunk predicted from the *true* previous
     window (the one-step error on the rollout's frames)."""
     u = jnp.asarray(u, dtype=jnp.float32)
-    frames, nx = u.shape
+    frames, rest = u.shape[0], u.shape[1:]
     num = frames - time_window
     chunks = math.ceil(num / time_window)
-    windows = u[: chunks * time_window].reshape(chunks, time_window, nx)
+    windows = u[: chunks * time_window].reshape(chunks, time_window, *rest)
     out = jax.vmap(lambda w: _apply(model, w, cond))(windows)
-    return out.reshape(chunks * time_window, nx)[:num]
+    return out.reshape(chunks * time_window, *rest)[:num]
 
 
 def _nmse(pred, true):
@@ -227,7 +255,7 @@ def _evaluate(model, u, cond, time_window: int):
 
 def rollout_nmse(
     model,
-    u: Float[ArrayLike, "sample time x"],
+    u: Float[ArrayLike, "sample time ..."],
     cond: Float[ArrayLike, "sample cond"] | None,
     time_window: int,
 ) -> dict[str, float]:
@@ -236,8 +264,11 @@ def rollout_nmse(
     the same frames (`"one_step"`). `model` is any `(window[, cond]) -> next window`
     callable (an Equinox module or a function)."""
     u = jnp.asarray(u, dtype=jnp.float32)
-    if u.ndim != 3:
-        raise ValueError(f"u must be (sample, time, x), got shape {u.shape}.")
+    if u.ndim not in (3, 5):
+        raise ValueError(
+            f"u must be (sample, time, x) or (sample, time, field, x, y), got shape "
+            f"{u.shape}."
+        )
     check_frames(u.shape[1], time_window)
     if cond is not None:
         cond = jnp.asarray(cond, dtype=jnp.float32)
@@ -250,13 +281,25 @@ def rollout_nmse(
     return {"rollout": float(jnp.mean(roll)), "one_step": float(jnp.mean(forced))}
 
 
+NS_FIELDS = ("u", "vx", "vy")  # smoke and velocity, PDEArena's predicted fields
+
+
 def _field(ds, name: str) -> np.ndarray:
-    if ds.u.ndim != 3:
+    """1-D: `u` (sample, time, x). 2-D Navier–Stokes: smoke and velocity stacked as
+    (sample, time, field, x, y), each field divided by its own standard deviation
+    (they differ by orders of magnitude; the NMSE is then over normalised fields)."""
+    if ds.u.ndim == 3:
+        return np.asarray(ds.u.values, dtype=np.float32)
+    missing = [f for f in NS_FIELDS if f not in ds]
+    if ds.u.ndim != 4 or missing:
         raise ValueError(
-            f"the {name} file holds a {ds.u.ndim - 2}-D field {ds.u.dims}; "
-            "`timestep` handles 1-D (sample, time, x) fields."
+            f"the {name} file holds fields {dict(ds.sizes)} without {missing}; "
+            "`timestep` handles 1-D (sample, time, x) fields and Navier–Stokes files "
+            f"with {NS_FIELDS} (sample, time, x, y)."
         )
-    return np.asarray(ds.u.values, dtype=np.float32)
+    return np.stack(
+        [np.asarray(ds[f].values, dtype=np.float32) for f in NS_FIELDS], axis=2
+    )
 
 
 def timestep_experiment(
@@ -312,12 +355,15 @@ def timestep_experiment(
     tw = config.time_window
     check_frames(u_train.shape[1], tw)
     check_frames(u_test.shape[1], tw)
-    if u_train.shape[2] != u_test.shape[2]:
+    if u_train.shape[2:] != u_test.shape[2:]:
         raise ValueError(
-            f"training and test grids differ: {u_train.shape[2]} vs "
-            f"{u_test.shape[2]} points."
+            f"training and test grids differ: {u_train.shape[2:]} vs "
+            f"{u_test.shape[2:]}."
         )
-    scale = float(np.std(u_train)) or 1.0
+    if u_train.ndim == 5:  # one scale per field
+        scale = np.std(u_train, axis=(0, 1, 3, 4), keepdims=True) + 1e-12
+    else:
+        scale = float(np.std(u_train)) or 1.0
     u_train, u_test = u_train / scale, u_test / scale
 
     conditions = {"none": (None, None)}
@@ -345,6 +391,22 @@ def timestep_experiment(
         enc, state, header = (
             encoder if isinstance(encoder, tuple) else load_encoder(encoder)
         )
+        if u_train.ndim == 5:
+            from pdessl.api import Encoder, embed_dataset
+
+            # 2-D: the pretraining view of the first window (`tw` must equal the
+            # encoder's crop_time), averaged over the spatial tiles.
+            if tw != header["crop_time"]:
+                raise ValueError(
+                    f"ssl conditioning on Navier–Stokes needs time_window = the "
+                    f"encoder's crop_time ({header['crop_time']}), got {tw}."
+                )
+            wrapped = Encoder(enc, state, header)
+
+            def ssl_condition(ds, *_):
+                first = ds.isel(time=slice(0, tw))
+                return embed_dataset(wrapped, first).representation.values
+
         raw = ssl_condition(train_ds, enc, state, header, tw)
         std = Standardiser.fit(raw)
         conditions["ssl"] = (
@@ -358,7 +420,13 @@ def timestep_experiment(
         runs = dict(cond_dim=cond_dim, rollout=[], one_step=[], final_loss=[])
         for seed in seeds:
             k_init, k_train = jax.random.split(jax.random.key(seed))
-            model = make_timestepper(config, cond_dim, key=k_init)
+            model = make_timestepper(
+                config,
+                cond_dim,
+                key=k_init,
+                fields=u_train.shape[2] if u_train.ndim == 5 else None,
+                periodic=train_ds.attrs.get("boundary", "periodic") == "periodic",
+            )
             model, losses = train_timestepper(
                 model, u_train, c_train, config, key=k_train
             )
