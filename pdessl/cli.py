@@ -311,8 +311,17 @@ def _seeds(text: str) -> tuple[int, ...]:
         ) from None
 
 
+def _write_json(path: str | None, report: dict) -> None:
+    """Write a command's results as JSON when `--out` was given."""
+    if path:
+        import json
+
+        with open(path, "w") as f:
+            json.dump(report, f, indent=1)
+        print(f"wrote {path}")
+
+
 def _probe(args: argparse.Namespace) -> int:
-    import json
 
     import pdessl
     from pdessl import downstream
@@ -333,15 +342,11 @@ def _probe(args: argparse.Namespace) -> int:
         crops=args.crops,
     )
     print(downstream.format_results(report))
-    if args.out:
-        with open(args.out, "w") as f:
-            json.dump(report, f, indent=1)
-        print(f"wrote {args.out}")
+    _write_json(args.out, report)
     return 0
 
 
 def _timestep(args: argparse.Namespace) -> int:
-    import json
 
     from pdessl.downstream import (
         TimestepConfig,
@@ -383,10 +388,7 @@ def _timestep(args: argparse.Namespace) -> int:
         log_params=not args.no_log_params,
     )
     print(format_timestep_results(results))
-    if args.out:
-        with open(args.out, "w") as f:
-            json.dump(results, f, indent=2)
-        print(f"wrote {args.out}")
+    _write_json(args.out, results)
     return 0
 
 

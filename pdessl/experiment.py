@@ -30,14 +30,13 @@ import dataclasses
 import json
 import platform
 import time
-import tomllib
-from importlib import resources
 from pathlib import Path
 
 import jax
 import numpy as np
 
 from pdessl import datasets
+from pdessl.training._config import read_toml, shipped_tomls
 
 REGRESSION_KEYS = {
     "target",
@@ -67,28 +66,13 @@ class ExperimentConfig:
 
 
 def shipped_experiments() -> list[str]:
-    folder = resources.files("pdessl") / "experiment_configs"
-    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
+    return shipped_tomls("pdessl", "experiment_configs")
 
 
 def load_experiment(name_or_path: str | Path) -> ExperimentConfig:
     """A shipped experiment (`quickstart`) or a TOML file; unknown keys are errors."""
     name = str(name_or_path)
-    if name in shipped_experiments():
-        text = (
-            resources.files("pdessl") / "experiment_configs" / f"{name}.toml"
-        ).read_text()
-    elif Path(name).is_file():
-        text = Path(name).read_text()
-    else:
-        raise ValueError(
-            f"unknown experiment {name!r}: not shipped "
-            f"({', '.join(shipped_experiments())}) nor a file."
-        )
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        raise ValueError(f"{name}: invalid TOML: {err}") from None
+    data = read_toml(name, "pdessl", "experiment_configs", "experiment")
     fields = {f.name for f in dataclasses.fields(ExperimentConfig)}
     unknown = set(data) - fields
     if unknown:

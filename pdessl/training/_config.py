@@ -69,25 +69,38 @@ class PretrainConfig:
             raise ValueError("widths and depths must have the same length.")
 
 
-def presets() -> list[str]:
-    folder = resources.files("pdessl.training") / "presets"
-    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
+def shipped_tomls(package: str, folder: str) -> list[str]:
+    """Names of the `*.toml` files shipped in `package/folder`."""
+    files = resources.files(package) / folder
+    return sorted(p.name[:-5] for p in files.iterdir() if p.name.endswith(".toml"))
 
 
-def load_config(name_or_path: str | Path, **overrides) -> PretrainConfig:
-    """A shipped preset (`tiny`) or a TOML file, with keyword overrides."""
+def read_toml(name_or_path: str | Path, package: str, folder: str, what: str) -> dict:
+    """A shipped TOML file (by name) or a TOML file path, parsed; errors name the
+    shipped choices and TOML syntax problems."""
     name = str(name_or_path)
-    if name in presets():
-        text = (
-            resources.files("pdessl.training") / "presets" / f"{name}.toml"
-        ).read_text()
+    shipped = shipped_tomls(package, folder)
+    if name in shipped:
+        text = (resources.files(package) / folder / f"{name}.toml").read_text()
     elif Path(name).is_file():
         text = Path(name).read_text()
     else:
         raise ValueError(
-            f"unknown config {name!r}: not a preset ({', '.join(presets())}) nor a file."
+            f"unknown {what} {name!r}: not shipped ({', '.join(shipped)}) nor a file."
         )
-    data = tomllib.loads(text)
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ValueError(f"{name}: invalid TOML: {err}") from None
+
+
+def presets() -> list[str]:
+    return shipped_tomls("pdessl.training", "presets")
+
+
+def load_config(name_or_path: str | Path, **overrides) -> PretrainConfig:
+    """A shipped preset (`tiny`) or a TOML file, with keyword overrides."""
+    data = read_toml(name_or_path, "pdessl.training", "presets", "config")
     data.update({k: v for k, v in overrides.items() if v is not None})
     fields = {f.name: f for f in dataclasses.fields(PretrainConfig)}
     unknown = set(data) - set(fields)
