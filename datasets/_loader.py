@@ -37,6 +37,11 @@ class CropLoader:
       returned.
     - `fields`: the fields to crop (all of one shape), e.g. `("vx", "vy")` for
       Navier–Stokes; default the dataset's main field `u`.
+    - `views`: independent crops per sample (2 for VICReg's two views). The first
+      view's crops are those of `views=1`; view `v > 1` adds its fields and `t0`
+      under the keys `f"{name}_{v}"` (`u_2`, `t0_2`), its offsets drawn from their
+      own stream `(seed, e, sample index, v)`, so the views differ in time and space
+      origin.
     """
 
     def __init__(
@@ -51,6 +56,7 @@ class CropLoader:
         process_count: int = 1,
         variables: tuple[str, ...] = (),
         fields: tuple[str, ...] = (FIELD,),
+        views: int = 1,
     ):
         ds = source if isinstance(source, xr.Dataset) else open_dataset(source)
         missing = [f for f in fields if f not in ds]
@@ -100,6 +106,9 @@ class CropLoader:
                 f"a global batch of {batch_size} x {process_count} processes needs at "
                 f"least that many samples; the dataset has {n}."
             )
+        if views < 1:
+            raise ValueError(f"views must be >= 1, got {views}.")
+        self.views = views
         self.batch_size = batch_size
         self.crop_time = crop_time
         self.crop_space = crop_space
@@ -111,45 +120,56 @@ class CropLoader:
         """Batches per epoch (the same on every process)."""
         return len(self.u) // (self.batch_size * self.process_count)
 
-    def _offsets(self, epoch: int, indices: np.ndarray) -> np.ndarray:
+    def _offsets(self, epoch: int, indices: np.ndarray, view: int = 1) -> np.ndarray:
         """Per sample: the first frame and the first point along each space axis."""
         nt, nx = self.u.shape[1:3]
         starts = np.zeros((len(indices), self.u.ndim - 1), dtype=np.int64)
         for j, i in enumerate(indices):
-            rng = np.random.default_rng([self.seed, epoch, int(i), 1])
+            rng = np.random.default_rng([self.seed, epoch, int(i), view])
             starts[j, 0] = rng.integers(0, nt - self.crop_time + 1)
             for axis in range(1, self.u.ndim - 1):
                 starts[j, axis] = rng.integers(0, nx) if self.crop_space < nx else 0
         return starts
 
+    def _crop(self, epoch: int, mine: np.ndarray, view: int):
+        """The fields' crops of samples `mine` for one view, and their start times."""
+        nx = self.u.shape[2]
+        starts = self._offsets(epoch, mine, view)
+        st = starts[:, 0]
+        t_idx = st[:, None] + np.arange(self.crop_time)[None, :]
+        space = [
+            (starts[:, a, None] + np.arange(self.crop_space)[None, :]) % nx
+            for a in range(1, starts.shape[1])
+        ]
+        if len(space) == 1:
+            index = (mine[:, None, None], t_idx[:, :, None], space[0][:, None, :])
+        else:
+            index = (
+                mine[:, None, None, None],
+                t_idx[:, :, None, None],
+                space[0][:, None, :, None],
+                space[1][:, None, None, :],
+            )
+        crop = {name: values[index] for name, values in self.fields.items()}
+        t0 = self.per_sample["t0"][mine] + st * self.per_sample["dt"][mine]
+        return crop, t0
+
     def epoch(self, epoch: int) -> Iterator[dict[str, np.ndarray]]:
         perm = np.random.default_rng([self.seed, epoch, 0]).permutation(len(self.u))
         global_batch = self.batch_size * self.process_count
-        nx = self.u.shape[2]
         for g in range(len(self)):
             chunk = perm[g * global_batch : (g + 1) * global_batch]
             mine = chunk[
                 self.process_index * self.batch_size : (self.process_index + 1)
                 * self.batch_size
             ]
-            starts = self._offsets(epoch, mine)
-            st = starts[:, 0]
-            t_idx = st[:, None] + np.arange(self.crop_time)[None, :]
-            space = [
-                (starts[:, a, None] + np.arange(self.crop_space)[None, :]) % nx
-                for a in range(1, starts.shape[1])
-            ]
-            if len(space) == 1:
-                index = (mine[:, None, None], t_idx[:, :, None], space[0][:, None, :])
-            else:
-                index = (
-                    mine[:, None, None, None],
-                    t_idx[:, :, None, None],
-                    space[0][:, None, :, None],
-                    space[1][:, None, None, :],
-                )
-            batch = {name: values[index] for name, values in self.fields.items()}
+            batch = {}
+            for view in range(1, self.views + 1):
+                suffix = "" if view == 1 else f"_{view}"
+                crop, t0 = self._crop(epoch, mine, view)
+                batch.update({name + suffix: v for name, v in crop.items()})
+                batch["t0" + suffix] = t0
             for name, values in self.per_sample.items():
-                batch[name] = values[mine]
-            batch["t0"] = self.per_sample["t0"][mine] + st * self.per_sample["dt"][mine]
+                if name != "t0":
+                    batch[name] = values[mine]
             yield batch

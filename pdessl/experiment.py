@@ -190,7 +190,7 @@ def run_experiment(
     encoder = pdessl.load_encoder(encoder_path)
     # Control: the same architecture, untrained, read the same way. It tells how much
     # of an "SSL" score is pretraining and how much is the frozen architecture.
-    random_path = pretrain_dir / "untrained.eqx"
+    random_path = pretrain_dir / "untrained-calibrated.eqx"
     if config.controls and not random_path.exists():
         _export_untrained(pre_config, train, random_path)
 
@@ -268,12 +268,12 @@ def run_experiment(
 
 
 def _export_untrained(pre_config, train: Path, path: Path) -> None:
-    from pdessl.training import export_encoder
-    from pdessl.training._pretrain import _scales, build
+    """The same architecture at its initialisation, with BatchNorm statistics of
+    unaugmented training crops (a fair control: the pretrained encoder's statistics
+    also come from data; never-trained BatchNorms would be the identity)."""
+    from pdessl.training import export_untrained
 
-    model, state, *_ = build(pre_config)
-    scales = _scales(datasets.open_dataset(train), pre_config)
-    export_encoder(path, model.encoder, state, pre_config, scales)
+    export_untrained(pre_config, train, path)
 
 
 def _cpu_count() -> int:

@@ -1,20 +1,19 @@
-"""Export a pretrained encoder's architecture at initialisation, with its input
-scales: the control for `--cond ssl` (how much of the gain is pretraining).
+"""Export a pretrained encoder's architecture at initialisation, with BatchNorm
+statistics calibrated on unaugmented crops of the training data: the control for
+`--cond ssl` (how much of the gain is pretraining).
 
-    python experiments/timestep/random_encoder.py PRETRAINED.eqx OUT.eqx
+    python experiments/timestep/random_encoder.py PRETRAINED.eqx TRAIN.h5 OUT.eqx
 """
 
 import sys
 
-from pdessl.training import ChannelScales, export_encoder, load_config, load_encoder
-from pdessl.training._pretrain import build
+from pdessl.training import export_untrained, load_config, load_encoder
 
 
-def main(pretrained: str, out: str) -> None:
+def main(pretrained: str, train: str, out: str) -> None:
     _, _, header = load_encoder(pretrained)
     config = load_config("tiny", **header["config"])  # the pretrained architecture
-    model, state, *_ = build(config)  # its seed's initialisation, no training step
-    export_encoder(out, model.encoder, state, config, ChannelScales(**header["scales"]))
+    export_untrained(config, train, out)  # its seed's initialisation, no training step
     print(f"wrote {out}")
 
 

@@ -33,6 +33,8 @@ from pdessl.api import Encoder, _dataset_arrays, _embed_batches, embed_dataset
 from pdessl.models import ResNet
 from pdessl.training._step import batch_views
 
+from ._baselines import best_constant, physics_estimate
+
 LOG_SPAN = 3.0
 
 
@@ -521,6 +523,7 @@ def run_regression(
     z_test = embed_dataset(encoder, test_ds, crops=crops).representation.values
     generators = supervised_generators(encoder.pde, target)
     scores: dict[str, dict[str, list]] = {}
+    physics = physics_estimate(test_ds, target)
 
     def record(method, pred):
         s = scores.setdefault(method, {"nmse": [], "rel_l1": []})
@@ -551,6 +554,11 @@ def run_regression(
             )
             pred = supervised_predict(model, state, encoder.header, test_ds, crops)
             record("supervised", tf.inverse(pred).reshape(shape))
+        # Reference rows: the ceiling (a constant fitted on the same labels) and the
+        # floor (a physics estimator using every stored frame, where one exists).
+        record("best_constant", np.broadcast_to(best_constant(y_train[idx]), shape))
+        if physics is not None:
+            record("physics", physics.reshape(shape))
         progress(
             f"seed {seed}: "
             + ", ".join(f"{m} NMSE {v['nmse'][-1]:.4g}" for m, v in scores.items())
@@ -564,21 +572,29 @@ def run_regression(
         supervised_generators=list(generators) if supervised else [],
         supervised_steps=supervised_steps,
         crops=crops,
+        physics_estimator=physics is not None,
         results={m: {k: _summary(v) for k, v in s.items()} for m, s in scores.items()},
     )
 
 
 def format_results(report: dict) -> str:
-    """A table of NMSE and relative L1 (mean ± std over seeds) per method."""
+    """A table of NMSE and relative L1 (mean ± std over seeds) per method; the
+    reference rows (best constant, physics estimator) last, marked as such."""
     lines = [
         f"target {report['target']}: {report['labelled']} labelled, "
         f"{report['test_samples']} test samples, seeds {report['seeds']}",
-        f"{'method':<18} {'NMSE':>22} {'rel. L1':>22}",
+        f"{'method':<20} {'NMSE':>22} {'rel. L1':>22}",
     ]
-    for method, s in report["results"].items():
+    refs = ("best_constant", "physics")
+    learned = [m for m in report["results"] if m not in refs]
+    for method in learned + [m for m in refs if m in report["results"]]:
+        s = report["results"][method]
+        if method == refs[0]:
+            lines.append("reference rows (no representation):")
         cells = [
             f"{s[k]['mean']:.4g} ± {s[k]['std']:.2g}".rjust(22)
             for k in ("nmse", "rel_l1")
         ]
-        lines.append(f"{method:<18} {cells[0]} {cells[1]}")
+        label = "physics (all frames)" if method == "physics" else method
+        lines.append(f"{label:<20} {cells[0]} {cells[1]}")
     return "\n".join(lines)

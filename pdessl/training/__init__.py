@@ -1,5 +1,8 @@
 """VICReg pretraining: the jitted step, the loop with checkpoints, encoder export."""
 
+from ._calibrate import calibrate_batchnorm as calibrate_batchnorm
+from ._calibrate import calibration_views as calibration_views
+from ._calibrate import export_untrained as export_untrained
 from ._config import PretrainConfig as PretrainConfig
 from ._config import load_config as load_config
 from ._export import export_encoder as export_encoder

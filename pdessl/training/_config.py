@@ -7,6 +7,8 @@ from importlib import resources
 from pathlib import Path
 
 OPTIMIZERS = ("adamw", "lars")
+VIEWS = ("independent", "same_crop")
+COORDINATES = ("absolute", "centred")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,6 +46,14 @@ class PretrainConfig:
     # `Augmentation.names` (e.g. {galilean_boost = 0.2}); 0 disables a generator.
     # Burgers' projective map is off unless given a strength here.
     symmetries: dict = dataclasses.field(default_factory=dict)
+    # "independent": each view is its own random crop (time and space) of the
+    # trajectory, as in the official code; "same_crop": both views transform one crop
+    # (an ablation: the views then differ only by the group element).
+    views: str = "independent"
+    # Coordinate channels: "absolute" (offset by fixed dataset references, so shifts
+    # and crop times stay visible, as the official raw coordinates) or "centred" (each
+    # view's mean subtracted: shifts become invisible).
+    coordinates: str = "absolute"
 
     def __post_init__(self):
         for name in (
@@ -65,6 +75,12 @@ class PretrainConfig:
                 f"unknown optimizer {self.optimizer!r}; choose one of "
                 f"{', '.join(OPTIMIZERS)}."
             )
+        for name, choices in (("views", VIEWS), ("coordinates", COORDINATES)):
+            if getattr(self, name) not in choices:
+                raise ValueError(
+                    f"unknown {name} {getattr(self, name)!r}; choose one of "
+                    f"{', '.join(choices)}."
+                )
         if len(self.widths) != len(self.depths):
             raise ValueError("widths and depths must have the same length.")
 

@@ -28,7 +28,7 @@ from pdessl.models import Projector, ResNet
 from ._config import PretrainConfig
 from ._export import export_encoder
 from ._preemption import PreemptionNotice
-from ._probe import ridge_probe_nmse
+from ._probe import effective_rank, ridge_probe_nmse
 from ._step import ChannelScales, SSLModel, batch_views, train_step
 
 
@@ -118,11 +118,20 @@ def _with_lengths(batch, ds):
 
 
 def _scales(ds, config) -> ChannelScales:
+    """Channel scales from the training data: extents of a crop, the field's std;
+    for absolute coordinates the references are the mean stored time and half the
+    mean domain length (a crop's x starts at 0)."""
     fields = _fields(ds, config)
+    nt = ds.sizes["time"]
+    dt = np.asarray(ds.dt.values, dtype=np.float64)
+    t_mid = np.asarray(ds.t0.values, dtype=np.float64) + 0.5 * (nt - 1) * dt
     return ChannelScales(
-        t=float(np.mean(ds.dt.values)) * config.crop_time,
+        t=float(np.mean(dt)) * config.crop_time,
         x=float(np.mean(ds.dx.values)) * config.crop_space,
         u=float(np.std(np.stack([ds[f].values for f in fields]))) or 1.0,
+        t_ref=float(np.mean(t_mid)),
+        x_ref=0.5 * float(np.mean(ds.dx.values)) * config.crop_space,
+        centred=config.coordinates == "centred",
     )
 
 
@@ -179,17 +188,25 @@ def _probe_inputs(ds, config, scales):
     identity = symmetries.Augmentation((symmetries.SpaceShift(0.0),), 1, 1)
     keys = jax.random.split(jax.random.key(0), n)
     views = batch_views(identity, keys, _with_lengths(batch, ds), scales)
-    return views, np.asarray(ds[config.probe_target].values[:n])
+    targets = np.asarray(ds[config.probe_target].values[:n], dtype=np.float64)
+    if np.all(targets > 0) and targets.max() > 3 * targets.min():
+        targets = np.log(targets)  # as the downstream heads fit such targets
+    return views, targets
 
 
-def _probe(model, state, views, targets) -> float:
+def _probe(model, state, views, targets) -> dict:
+    """Online diagnostics on the fixed probe crops: the ridge probe's NMSE on the
+    second half, and the effective rank of the backbone representation."""
     encoder = eqx.nn.inference_mode(model.encoder)
     h, _ = jax.vmap(encoder, axis_name="batch", in_axes=(0, None), out_axes=(0, None))(
         views, state
     )
     h = np.asarray(h)
     half = len(h) // 2
-    return ridge_probe_nmse(h[:half], targets[:half], h[half:], targets[half:])
+    return dict(
+        probe_nmse=ridge_probe_nmse(h[:half], targets[:half], h[half:], targets[half:]),
+        effective_rank=effective_rank(h),
+    )
 
 
 def _summary_writer_class(config):
@@ -262,6 +279,7 @@ def pretrain(
         seed=config.seed,
         variables=() if config.pde == "ns" else ("L",),
         fields=_fields(ds, config),
+        views=2 if config.views == "independent" else 1,
     )
     scales = _scales(ds, config)
     aug = pretrain_augmentation(config)
@@ -360,9 +378,9 @@ def pretrain(
                         "data."
                     )
                 if probe is not None and (step + 1) % config.probe_every == 0:
-                    metrics[f"probe_nmse_{config.probe_target}"] = _probe(
-                        model, state, *probe
-                    )
+                    online = _probe(model, state, *probe)
+                    metrics[f"probe_nmse_{config.probe_target}"] = online["probe_nmse"]
+                    metrics["effective_rank"] = online["effective_rank"]
                 elapsed = time.perf_counter() - tick
                 metrics.update(
                     step=step + 1,

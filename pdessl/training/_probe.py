@@ -38,3 +38,20 @@ def ridge_probe_nmse(
     w = np.linalg.solve(a_tr.T @ a_tr + reg, a_tr.T @ y_tr)
     residual = a_te @ w - y_te
     return float(np.sum(residual**2) / np.sum((y_te - y_te.mean()) ** 2))
+
+
+def effective_rank(features: np.ndarray) -> float:
+    """Effective rank (Roy & Vetterli 2007) of a `(samples, dim)` representation:
+    $\\exp(-\\sum_i p_i \\log p_i)$ with $p_i = \\sigma_i / \\sum_j \\sigma_j$ the
+    normalised singular values of the centred features. 1 for a representation on
+    a line, `min(samples, dim)` for equal singular values: it exposes dimensional
+    collapse that a per-dimension std does not."""
+    f = np.asarray(features, dtype=np.float64)
+    if f.ndim != 2 or len(f) < 2:
+        raise ValueError(f"features must be (samples >= 2, dim), got {f.shape}.")
+    sigma = np.linalg.svd(f - f.mean(0), compute_uv=False)
+    if sigma.sum() <= 0:
+        return 1.0
+    p = sigma / sigma.sum()
+    p = p[p > 0]
+    return float(np.exp(-np.sum(p * np.log(p))))

@@ -1,7 +1,9 @@
 """One VICReg pretraining step on PDE crops, as a single jitted function.
 
-Two views of every crop are drawn on device: the crop's grid points are moved by a
-random element of the PDE's symmetry group (`Augmentation`, coordinate-channel mode:
+Two views of every sample are drawn on device, each from its own random space-time
+crop of the trajectory (the loader's `views=2`; as in the official code, where each
+view transforms the trajectory and crops it independently): the crop's grid points
+are moved by a random element of the PDE's symmetry group (`Augmentation`, coordinate-channel mode:
 exact, no interpolation) and stacked as channels — $(t, x, u)$ for 1-D PDEs, a
 space-time image; $(x, y, t, v_x, v_y)$ per frame for Navier–Stokes, frames stacked as
 channels (the official recipe) — both views go through the encoder and projector and
@@ -25,13 +27,29 @@ class SSLModel(eqx.Module):
 
 
 class ChannelScales(eqx.Module):
-    """Fixed input normalisation: coordinates are centred per view and divided by a
-    typical extent (`x` for both space axes in 2-D); the field (the velocity
-    components in 2-D) by its dataset standard deviation."""
+    """Fixed input normalisation of a view's channels.
+
+    Coordinates are divided by a typical extent (`x` for both space axes in 2-D);
+    the field (the velocity components in 2-D) by its dataset standard deviation.
+    With `centred=False` (the default of new pretraining runs) the coordinates are
+    offset by fixed references `t_ref`, `x_ref` (dataset constants), as the official
+    code feeds raw coordinates: a time or space shift, a boost or a crop's start time
+    then show as an offset of the coordinate channel. `centred=True` subtracts each
+    view's own mean instead, which erases shifts (encoders exported before this
+    option existed were trained that way, hence the default here)."""
 
     t: float = eqx.field(static=True)
     x: float = eqx.field(static=True)
     u: float = eqx.field(static=True)
+    t_ref: float = eqx.field(static=True, default=0.0)
+    x_ref: float = eqx.field(static=True, default=0.0)
+    centred: bool = eqx.field(static=True, default=True)
+
+    def coordinate(self, values, axis: str):
+        """A coordinate channel: `axis` is "t" or "x" (also used for "y")."""
+        scale, ref = (self.t, self.t_ref) if axis == "t" else (self.x, self.x_ref)
+        ref = jnp.mean(values) if self.centred else ref
+        return (values - ref) / scale
 
 
 def make_view(
@@ -46,8 +64,8 @@ def make_view(
 ) -> Float[Array, "3 time x"]:
     """One augmented view of one crop as float32 channels (t, x, u)."""
     points = aug.apply(aug.sample(key), grid_points(jnp.asarray(u), t0, dt, dx, length))
-    t = (points["t"] - jnp.mean(points["t"])) / scales.t
-    x = (points["x"] - jnp.mean(points["x"])) / scales.x
+    t = scales.coordinate(points["t"], "t")
+    x = scales.coordinate(points["x"], "x")
     return jnp.stack([t, x, points["u"] / scales.u]).astype(jnp.float32)
 
 
@@ -77,14 +95,11 @@ def make_view_2d(
     points = {"t": t, "x": x, "y": y, "vx": vx, "vy": vy}
     points = aug.apply(aug.sample(key), dict(points, Lx=lengths[0], Ly=lengths[1]))
 
-    def centred(c, scale):
-        return (points[c] - jnp.mean(points[c])) / scale
-
     channels = jnp.stack(
         [
-            centred("x", scales.x),
-            centred("y", scales.x),
-            centred("t", scales.t),
+            scales.coordinate(points["x"], "x"),
+            scales.coordinate(points["y"], "x"),
+            scales.coordinate(points["t"], "t"),
             points["vx"] / scales.u,
             points["vy"] / scales.u,
         ],
@@ -114,6 +129,17 @@ def batch_views(aug: Augmentation, keys, batch: dict, scales: ChannelScales):
     return jax.vmap(make_view, in_axes=(None, 0, 0, 0, 0, 0, 0, None))(
         aug, keys, batch["u"], batch["t0"], batch["dt"], batch["dx"], batch["L"], scales
     )
+
+
+def second_view(batch: dict) -> dict:
+    """The batch as seen by the second view: its own crops (`u_2`, or `vx_2`,
+    `vy_2`, and `t0_2`) when the loader drew independent ones (`views=2`), else the
+    same crops (the same-crop ablation)."""
+    out = dict(batch)
+    for name in ("u", "vx", "vy", "t0"):
+        if f"{name}_2" in batch:
+            out[name] = batch[f"{name}_2"]
+    return out
 
 
 def _batched(module, state, x):
@@ -164,7 +190,7 @@ def _train_step(
     n = batch["t0"].shape[0]
     keys = jax.random.split(jax.random.fold_in(key, step), 2 * n)
     x1 = batch_views(aug, keys[:n], batch, scales)
-    x2 = batch_views(aug, keys[n:], batch, scales)
+    x2 = batch_views(aug, keys[n:], second_view(batch), scales)
     params, static_model = eqx.partition(model, eqx.is_inexact_array)
 
     def loss_fn(params, state):
