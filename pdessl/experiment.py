@@ -297,25 +297,44 @@ def _figures(
     out.mkdir(exist_ok=True)
     rows = [json.loads(line) for line in open(pretrain_dir / "metrics.jsonl")]
     probe_key = f"probe_nmse_{pre_config.probe_target}"
-    fig, axes = plt.subplots(1, 3, figsize=(12, 3.2))
+    fig, axes = plt.subplots(1, 4, figsize=(16, 3.2))
     steps = [r["step"] for r in rows]
-    axes[0].plot(steps, [r["loss"] for r in rows])
+    axes[0].plot(steps, [r["loss"] for r in rows], label="total")
+    coeffs = (pre_config.sim_coeff, pre_config.std_coeff, pre_config.cov_coeff)
+    for term, c in zip(("invariance", "variance", "covariance"), coeffs, strict=True):
+        if term in rows[0]:
+            axes[0].plot(steps, [c * r[term] for r in rows], label=f"{c:g} x {term}")
     axes[0].set(xlabel="step", ylabel="VICReg loss", title="pretraining loss")
+    axes[0].legend(fontsize=7)
     axes[1].plot(steps, [r["repr_std"] for r in rows])
     axes[1].set(xlabel="step", ylabel="mean std", title="representation std")
+    ranked = [(r["step"], r["effective_rank"]) for r in rows if "effective_rank" in r]
+    if ranked:
+        axes[2].plot(*zip(*ranked, strict=True), marker="o")
+        axes[2].set(
+            xlabel="step",
+            ylabel="exp(entropy of singular values)",
+            title=f"effective rank (of {pre_config.widths[-1]})",
+        )
+    else:
+        axes[2].set_axis_off()
     probe = [(r["step"], r[probe_key]) for r in rows if probe_key in r]
     if probe:
-        axes[2].plot(*zip(*probe, strict=True), marker="o")
-        axes[2].set(
+        axes[3].plot(*zip(*probe, strict=True), marker="o")
+        axes[3].set(
             xlabel="step",
             ylabel="NMSE (variance-normalised)",
             title=f"online ridge probe: {pre_config.probe_target}",
         )
     else:
-        axes[2].set_axis_off()
+        axes[3].set_axis_off()
     fig.tight_layout()
     fig.savefig(out / "training_curves.png", dpi=120)
     plt.close(fig)
+    if "regression" in results:
+        _principal_components(
+            out / "representation_pca.png", pretrain_dir, train, results, plt
+        )
     if "regression" in results:
         report = results["regression"]
         methods = list(report["results"])
@@ -337,50 +356,94 @@ def _figures(
     progress(f"figures in {out}")
 
 
+def _principal_components(path: Path, pretrain_dir: Path, train: Path, results, plt):
+    """The first two principal components of the frozen representations of the
+    training trajectories, coloured by the regression target (log scale when the
+    target is fitted in log space), for the SSL encoder and the untrained control."""
+    import pdessl
+    from pdessl.downstream._regression import _targets
+
+    report = results["regression"]
+    ds = datasets.open_dataset(train).isel(sample=slice(512))
+    y = _targets(ds, report["target"]).reshape(ds.sizes["sample"], -1)[:, 0]
+    colour = np.log(y) if report["log_target"] else y
+    encoders = [("SSL encoder", pretrain_dir / "encoder.eqx")]
+    if (pretrain_dir / "untrained-calibrated.eqx").exists():
+        encoders.append(
+            ("untrained (calibrated)", pretrain_dir / "untrained-calibrated.eqx")
+        )
+    fig, axes = plt.subplots(1, len(encoders), figsize=(5.2 * len(encoders), 4))
+    axes = np.atleast_1d(axes)
+    for ax, (title, enc_path) in zip(axes, encoders, strict=True):
+        z = pdessl.embed_dataset(pdessl.load_encoder(enc_path), ds).representation
+        z = np.asarray(z.values, dtype=np.float64)
+        z = (z - z.mean(0)) / (z.std(0) + 1e-12)
+        _, sigma, vt = np.linalg.svd(z, full_matrices=False)
+        pcs = z @ vt[:2].T
+        share = sigma[:2] ** 2 / np.sum(sigma**2)
+        m = ax.scatter(pcs[:, 0], pcs[:, 1], c=colour, s=8, cmap="viridis")
+        ax.set(
+            xlabel=f"PC 1 ({share[0]:.0%} of variance)",
+            ylabel=f"PC 2 ({share[1]:.0%})",
+            title=title,
+        )
+        label = f"log {report['target']}" if report["log_target"] else report["target"]
+        fig.colorbar(m, ax=ax, label=label)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
 def _augmented_samples(path: Path, train: Path, pre_config, plt):
-    """One crop and two of its augmented views, as the encoder receives them."""
+    """One trajectory's first crop unaugmented, then the two views of one training
+    sample exactly as the pretraining step draws them (with independent views, each
+    from its own crop), channels as the encoder receives them (field unscaled)."""
     from pdessl import symmetries
-    from pdessl.training import ChannelScales, make_view, pretrain_augmentation
+    from pdessl.training import ChannelScales, batch_views, pretrain_augmentation
+    from pdessl.training._pretrain import _fields, _scales, _with_lengths
+    from pdessl.training._step import second_view
 
     ds = datasets.open_dataset(train)
     ct, cs = pre_config.crop_time, pre_config.crop_space
+    s = _scales(ds, pre_config)
     scales = ChannelScales(
-        t=float(ds.dt.values[0]) * ct, x=float(ds.dx.values[0]) * cs, u=1.0
+        t=s.t, x=s.x, u=1.0, t_ref=s.t_ref, x_ref=s.x_ref, centred=s.centred
     )
     aug = pretrain_augmentation(pre_config)
     identity = symmetries.Augmentation((symmetries.SpaceShift(0.0),), 1, 1)
+    loader = datasets.CropLoader(
+        ds,
+        batch_size=1,
+        crop_time=ct,
+        crop_space=cs,
+        seed=pre_config.seed,
+        variables=() if pre_config.pde == "ns" else ("L",),
+        fields=_fields(ds, pre_config),
+        views=2 if pre_config.views == "independent" else 1,
+    )
+    batch = _with_lengths(next(iter(loader.epoch(0))), ds)
+    keys = jax.random.split(jax.random.key(1), 2)
+    views = [
+        batch_views(identity, keys[:1], batch, scales)[0],
+        batch_views(aug, keys[:1], batch, scales)[0],
+        batch_views(aug, keys[1:], second_view(batch), scales)[0],
+    ]
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
-    titles = ("crop", "view 1", "view 2")
-    if pre_config.pde == "ns":
-        from pdessl.training import make_view_2d
-
-        crop = np.s_[0, :ct, :cs, :cs]
-        lengths = (
-            ds.dx.values[0] * ds.sizes["x"],
-            ds.dy.values[0] * ds.sizes["y"],
-        )
-        args = (ds.vx.values[crop], ds.vy.values[crop], ds.t0.values[0])
-        args += (ds.dt.values[0], ds.dx.values[0], ds.dy.values[0], lengths)
-        views = [make_view_2d(identity, jax.random.key(0), *args, scales)]
-        views += [make_view_2d(aug, jax.random.key(k), *args, scales) for k in (1, 2)]
-        for ax, v, title in zip(axes, views, titles, strict=True):
+    titles = ("crop (unaugmented)", "view 1", "view 2")
+    for ax, v, title in zip(axes, views, titles, strict=True):
+        if pre_config.pde == "ns":
             x, y, _, vx, _ = (np.asarray(c) for c in v[:5])  # the first frame
             m = ax.pcolormesh(x, y, vx, shading="auto", cmap="RdBu_r")
-            ax.set(xlabel="x (centred, scaled)", ylabel="y", title=f"{title}: vx")
-            fig.colorbar(m, ax=ax)
-    else:
-        u = np.asarray(ds.u.values[0, :ct, :cs])
-        args = (u, ds.t0.values[0], ds.dt.values[0], ds.dx.values[0], ds.L.values[0])
-        views = [make_view(identity, jax.random.key(0), *args, scales)]
-        views += [make_view(aug, jax.random.key(k), *args, scales) for k in (1, 2)]
-        for ax, v, title in zip(axes, views, titles, strict=True):
+            ax.set(xlabel="x channel", ylabel="y channel", title=f"{title}: vx")
+        else:
             t, x, field = (np.asarray(c) for c in v)
             m = ax.pcolormesh(x, t, field, shading="auto", cmap="RdBu_r")
-            ax.set(
-                xlabel="x (centred, scaled)", ylabel="t (centred, scaled)", title=title
-            )
-            fig.colorbar(m, ax=ax)
-    fig.suptitle("Lie point symmetry views: transformed coordinates and field")
+            ax.set(xlabel="x channel", ylabel="t channel", title=title)
+        fig.colorbar(m, ax=ax)
+    fig.suptitle(
+        f"Lie point symmetry views ({pre_config.views} crops, "
+        f"{pre_config.coordinates} coordinates): transformed coordinates and field"
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -135,9 +135,9 @@ def test_calibrated_control_has_the_data_batchnorm_statistics(burgers):
     )
     # In inference mode the stem's normalised output has zero mean and variance
     # var / (var + eps), Equinox's eps = 1e-5.
-    out, _ = jax.vmap(
-        eqx.nn.inference_mode(bn), in_axes=(0, None), out_axes=(0, None)
-    )(stem, state)
+    out, _ = jax.vmap(eqx.nn.inference_mode(bn), in_axes=(0, None), out_axes=(0, None))(
+        stem, state
+    )
     out = np.asarray(out, dtype=np.float64)
     np.testing.assert_allclose(out.mean(axis=(0, 2, 3)), 0.0, atol=1e-4)
     var = pre.var(axis=(0, 2, 3))
