@@ -407,7 +407,13 @@ def _augmented_samples(path: Path, train: Path, pre_config, plt):
     ct, cs = pre_config.crop_time, pre_config.crop_space
     s = _scales(ds, pre_config)
     scales = ChannelScales(
-        t=s.t, x=s.x, u=1.0, t_ref=s.t_ref, x_ref=s.x_ref, centred=s.centred
+        t=s.t,
+        x=s.x,
+        u=1.0,
+        t_ref=s.t_ref,
+        x_ref=s.x_ref,
+        centred=s.centred,
+        field_per_view=s.field_per_view,
     )
     aug = pretrain_augmentation(pre_config)
     identity = symmetries.Augmentation((symmetries.SpaceShift(0.0),), 1, 1)

@@ -562,5 +562,10 @@ def test_symmetry_strengths_select_the_views_generators():
     with pytest.raises(ValueError, match="unknown generator"):
         pretrain_augmentation(load_config("tiny", symmetries={"scalin": 0.1}))
     none = {"space_shift_x": 0, "galilean_boost": 0, "scaling": 0}
+    # Crop-only views (the "no symmetries" ablation): the identity map ...
+    crop_only = pretrain_augmentation(load_config("tiny", symmetries=none))
+    assert crop_only.names == ("space_shift_x",)
+    assert float(crop_only.generators[0].strength) == 0.0
+    # ... but with same-crop views that would make the two views identical.
     with pytest.raises(ValueError, match="keep at least one"):
-        pretrain_augmentation(load_config("tiny", symmetries=none))
+        pretrain_augmentation(load_config("tiny", symmetries=none, views="same_crop"))

@@ -9,6 +9,7 @@ from pathlib import Path
 OPTIMIZERS = ("adamw", "lars")
 VIEWS = ("independent", "same_crop")
 COORDINATES = ("absolute", "centred")
+FIELD_SCALINGS = ("dataset", "view")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,6 +55,10 @@ class PretrainConfig:
     # and crop times stay visible, as the official raw coordinates) or "centred" (each
     # view's mean subtracted: shifts become invisible).
     coordinates: str = "absolute"
+    # Field channel scaling: "dataset" (divide by the training data's std, the
+    # paper's) or "view" (standardise each view's field by its own mean and std: an
+    # option beyond the paper, amplitude-invariant inputs).
+    field_scaling: str = "dataset"
 
     def __post_init__(self):
         for name in (
@@ -75,7 +80,11 @@ class PretrainConfig:
                 f"unknown optimizer {self.optimizer!r}; choose one of "
                 f"{', '.join(OPTIMIZERS)}."
             )
-        for name, choices in (("views", VIEWS), ("coordinates", COORDINATES)):
+        for name, choices in (
+            ("views", VIEWS),
+            ("coordinates", COORDINATES),
+            ("field_scaling", FIELD_SCALINGS),
+        ):
             if getattr(self, name) not in choices:
                 raise ValueError(
                     f"unknown {name} {getattr(self, name)!r}; choose one of "

@@ -34,14 +34,20 @@ from ._step import ChannelScales, SSLModel, batch_views, train_step
 
 def pretrain_augmentation(config: PretrainConfig) -> symmetries.Augmentation:
     """The views' symmetry group: the PDE's generators at their default strengths,
-    overridden by `config.symmetries`; the projective map only when asked for."""
+    overridden by `config.symmetries`; the projective map only when asked for. With
+    every generator disabled and independent crops, the identity (crop-only views)."""
     strengths = dict(config.symmetries)
     gens = symmetries.default_generators(config.pde, **strengths)
     if "projective" not in strengths:
         gens = tuple(g for g in gens if g.name != "projective")
     if not gens:
+        if config.views == "independent":
+            # Crop-only views (the "no symmetries" ablation): the identity map.
+            return symmetries.Augmentation((symmetries.SpaceShift(0.0),), 1, 1)
         raise ValueError(
-            "config.symmetries disables every generator; keep at least one."
+            "config.symmetries disables every generator and views = 'same_crop': "
+            "the two views would be identical; keep at least one generator or use "
+            "views = 'independent'."
         )
     return symmetries.Augmentation(gens, config.trotter_order, config.trotter_steps)
 
@@ -132,6 +138,7 @@ def _scales(ds, config) -> ChannelScales:
         t_ref=float(np.mean(t_mid)),
         x_ref=0.5 * float(np.mean(ds.dx.values)) * config.crop_space,
         centred=config.coordinates == "centred",
+        field_per_view=config.field_scaling == "view",
     )
 
 

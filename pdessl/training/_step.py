@@ -36,7 +36,13 @@ class ChannelScales(eqx.Module):
     code feeds raw coordinates: a time or space shift, a boost or a crop's start time
     then show as an offset of the coordinate channel. `centred=True` subtracts each
     view's own mean instead, which erases shifts (encoders exported before this
-    option existed were trained that way, hence the default here)."""
+    option existed were trained that way, hence the default here).
+
+    `field_per_view=True` (an option beyond the paper) standardises the field of
+    each view by its own mean and standard deviation (jointly over both velocity
+    components in 2-D) instead of dividing by the dataset's: the input is then
+    invariant to the amplitude and offset of the field, which otherwise dominate the
+    representation of decaying flows."""
 
     t: float = eqx.field(static=True)
     x: float = eqx.field(static=True)
@@ -44,12 +50,22 @@ class ChannelScales(eqx.Module):
     t_ref: float = eqx.field(static=True, default=0.0)
     x_ref: float = eqx.field(static=True, default=0.0)
     centred: bool = eqx.field(static=True, default=True)
+    field_per_view: bool = eqx.field(static=True, default=False)
 
     def coordinate(self, values, axis: str):
         """A coordinate channel: `axis` is "t" or "x" (also used for "y")."""
         scale, ref = (self.t, self.t_ref) if axis == "t" else (self.x, self.x_ref)
         ref = jnp.mean(values) if self.centred else ref
         return (values - ref) / scale
+
+    def fields(self, *values):
+        """The field channels (`u`, or `vx`, `vy`), scaled."""
+        if not self.field_per_view:
+            return tuple(v / self.u for v in values)
+        stacked = jnp.stack(values)
+        mean = jnp.mean(stacked)
+        std = jnp.sqrt(jnp.mean((stacked - mean) ** 2)) + 1e-6 * self.u
+        return tuple((v - mean) / std for v in values)
 
 
 def make_view(
@@ -66,7 +82,8 @@ def make_view(
     points = aug.apply(aug.sample(key), grid_points(jnp.asarray(u), t0, dt, dx, length))
     t = scales.coordinate(points["t"], "t")
     x = scales.coordinate(points["x"], "x")
-    return jnp.stack([t, x, points["u"] / scales.u]).astype(jnp.float32)
+    (u,) = scales.fields(points["u"])
+    return jnp.stack([t, x, u]).astype(jnp.float32)
 
 
 def make_view_2d(
@@ -95,13 +112,14 @@ def make_view_2d(
     points = {"t": t, "x": x, "y": y, "vx": vx, "vy": vy}
     points = aug.apply(aug.sample(key), dict(points, Lx=lengths[0], Ly=lengths[1]))
 
+    vx, vy = scales.fields(points["vx"], points["vy"])
     channels = jnp.stack(
         [
             scales.coordinate(points["x"], "x"),
             scales.coordinate(points["y"], "x"),
             scales.coordinate(points["t"], "t"),
-            points["vx"] / scales.u,
-            points["vy"] / scales.u,
+            vx,
+            vy,
         ],
         axis=1,
     )
