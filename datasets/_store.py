@@ -42,6 +42,10 @@ def check_readable(path: str | Path) -> Path:
     path = Path(path)
     if not path.exists():
         raise DatasetFileError(f"{path} does not exist.")
+    if path.is_dir():
+        raise DatasetFileError(
+            f"{path} is a directory, not a dataset file; give the .h5 file."
+        )
     if not h5py.is_hdf5(path):
         raise DatasetFileError(
             f"{path} is not an HDF5 file (truncated, corrupt, or another format)."

@@ -16,7 +16,9 @@ class UserError(ValueError):
 def describe_os_error(err: OSError, *, action: str = "use") -> str:
     """One sentence for an `OSError` from opening, reading or writing a user's path:
     the path, what went wrong in words, and the fix."""
-    name = err.filename if err.filename is not None else "the file"
+    if err.filename is None:  # e.g. h5py's errors, or a message naming the path
+        return str(err)
+    name = err.filename
     other = f" -> {err.filename2}" if getattr(err, "filename2", None) else ""
     where = f"{name}{other}"
     if isinstance(err, IsADirectoryError):
@@ -37,5 +39,4 @@ def describe_os_error(err: OSError, *, action: str = "use") -> str:
         )
     if err.errno == errno.EROFS:
         return f"cannot {action} {where}: the file system is read-only."
-    reason = err.strerror or str(err)
-    return f"cannot {action} {where}: {reason}."
+    return f"cannot {action} {where}: {err.strerror or err}."

@@ -70,6 +70,15 @@ def atomic_output(out: str | Path) -> Iterator[Path]:
     try:
         yield tmp
         os.replace(tmp, out)
+    except OSError as err:
+        if err.filename not in (None, str(tmp)) and str(tmp) not in str(err):
+            raise  # about an input, and names it
+        # Name the output the user gave, not the temporary name.
+        reason = os.strerror(err.errno) if err.errno else str(err)
+        raise UserError(
+            f"cannot write {out}: {reason}. Choose another location, or free space "
+            "or fix permissions there."
+        ) from err
     finally:
         tmp.unlink(missing_ok=True)
 

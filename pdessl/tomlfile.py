@@ -27,9 +27,9 @@ def read_toml_text(path: str | Path, *, what: str) -> str:
     with open(path, "rb") as f:
         head = f.read(8)
     if head == _HDF5_MAGIC or path.suffix.lower() in _DATA_SUFFIXES:
-        kind = "HDF5 data file" if head == _HDF5_MAGIC else f"{path.suffix} data file"
+        kind = "an HDF5 data file" if head == _HDF5_MAGIC else f"a {path.suffix} file"
         raise UserError(
-            f"{path} is a {kind}, not a TOML {what}. Pass the {what} (a shipped name "
+            f"{path} is {kind}, not a TOML {what}. Pass the {what} (a shipped name "
             f"or a .toml file) here; data files go to --data, --train, --test or the "
             "DATA argument."
         )
