@@ -65,6 +65,13 @@ def check_readable(path: str | Path) -> Path:
                 )
             if FIELD not in f:
                 raise DatasetFileError(f"{path} has no field {FIELD!r}.")
+            missing = [k for k in ("n_complete", "identity") if k not in f.attrs]
+            if missing:
+                raise DatasetFileError(
+                    f"{path} lacks the attribute(s) {missing} of a pdessl dataset; "
+                    "it was not written by pdessl (or not completely). Generate it "
+                    "again, or use `pdessl import` for LPSDA or PDEArena files."
+                )
             # Touch every object header and the last committed trajectory: a
             # truncated file fails here rather than in the middle of training.
             for name in f:

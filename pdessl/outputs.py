@@ -40,6 +40,12 @@ def check_output(
                 "the input. Choose another output name (--overwrite never replaces "
                 "an input)."
             )
+    parent = next((p for p in out.parents if p.exists()), None)
+    if parent is not None and not parent.is_dir():
+        raise UserError(
+            f"{flag} {out}: {parent} is a file, not a directory; choose another "
+            "location."
+        )
     if out.is_dir():
         raise UserError(
             f"{flag} {out} is a directory; give a file name, e.g. "
@@ -65,7 +71,13 @@ def atomic_output(out: str | Path) -> Iterator[Path]:
     """Yield a temporary path to write; on success it replaces `out`, on any error
     it is removed and `out` is left as it was."""
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UserError(
+            f"cannot create the directory {out.parent} for {out}: "
+            f"{err.strerror or err}. Choose another location."
+        ) from err
     tmp = temporary_name(out)
     try:
         yield tmp

@@ -128,21 +128,20 @@ def _check_type(key: str, value, field: dataclasses.Field, source) -> None:
         else field.default
     )
     kinds = {
-        bool: (bool,),
-        int: (int,),
-        float: (int, float),
-        str: (str,),
-        tuple: (list, tuple),
-        dict: (dict,),
+        bool: ((bool,), "true or false"),
+        int: ((int,), "an integer"),
+        float: ((int, float), "a number"),
+        str: ((str,), "a string"),
+        tuple: ((list, tuple), "a list"),
+        dict: ((dict,), "a table"),
     }
-    for kind, accepted in kinds.items():
+    for kind, (accepted, words) in kinds.items():
         if isinstance(default, kind):
             ok = isinstance(value, accepted) and (
                 kind is bool or not isinstance(value, bool)
             )
             if not ok:
                 raise UserError(
-                    f"{source}: {key} must be a {kind.__name__}, got {value!r}; fix "
-                    "the config."
+                    f"{source}: {key} must be {words}, got {value!r}; fix the config."
                 )
             return
