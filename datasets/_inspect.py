@@ -6,7 +6,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from ._store import FIELD, check_readable
+from ._store import FIELD, check_readable, grid_mismatch
 
 
 def describe(path: str | Path, *, max_samples_checked: int | None = None) -> str:
@@ -55,6 +55,18 @@ def describe(path: str | Path, *, max_samples_checked: int | None = None) -> str
             f"  finite check over {checked} samples: "
             + ("all finite" if not bad else f"NON-FINITE in samples {bad[:10]}")
         )
+        if "L" in f and "dx" in f and field.ndim == 3:
+            wrong = np.flatnonzero(
+                grid_mismatch(f["L"][:n], f["dx"][:n], field.shape[2])
+            )
+            lines.append(
+                "  grid: "
+                + (
+                    "L = dx * nx in every sample"
+                    if not wrong.size
+                    else f"L != dx * nx (GRID MISMATCH) in samples {wrong[:10].tolist()}"
+                )
+            )
         lines.append(
             f"  redrawn after failed solves: {int(np.asarray(attrs['num_redrawn']).ravel()[0])}"
         )

@@ -236,6 +236,13 @@ def open_dataset(path: str | Path, *, allow_incomplete: bool = False) -> xr.Data
 _GRID_RTOL = 1e-5
 
 
+def grid_mismatch(length, dx, nx: int) -> np.ndarray:
+    """Per sample, whether `L != dx * nx` (beyond rounding)."""
+    length = np.asarray(length, dtype=np.float64)
+    dx = np.asarray(dx, dtype=np.float64)
+    return ~np.isclose(length, dx * nx, rtol=_GRID_RTOL, atol=0.0)
+
+
 def check_grid(ds: xr.Dataset, path: str | Path) -> None:
     """Refuse a 1-D field whose number of points disagrees with its per-sample
     metadata: the periodic length is `L = dx * nx` (points `i dx` on `[0, L)`, or cell
@@ -245,7 +252,7 @@ def check_grid(ds: xr.Dataset, path: str | Path) -> None:
     nx = ds.sizes["x"]
     length = np.asarray(ds["L"].values, dtype=np.float64)
     dx = np.asarray(ds["dx"].values, dtype=np.float64)
-    bad = ~np.isclose(length, dx * nx, rtol=_GRID_RTOL, atol=0.0)
+    bad = grid_mismatch(length, dx, nx)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise DatasetFileError(

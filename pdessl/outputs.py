@@ -56,7 +56,18 @@ def check_output(
             f"{flag} {out} exists; pass --overwrite to replace it, or choose another "
             "name."
         )
+    _make_parent(out)  # now, not after the work: a bad location fails at once
     return out
+
+
+def _make_parent(out: Path) -> None:
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UserError(
+            f"cannot create the directory {out.parent} for {out}: "
+            f"{err.strerror or err}. Choose another location."
+        ) from err
 
 
 def temporary_name(out: str | Path) -> Path:
@@ -71,13 +82,7 @@ def atomic_output(out: str | Path) -> Iterator[Path]:
     """Yield a temporary path to write; on success it replaces `out`, on any error
     it is removed and `out` is left as it was."""
     out = Path(out)
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise UserError(
-            f"cannot create the directory {out.parent} for {out}: "
-            f"{err.strerror or err}. Choose another location."
-        ) from err
+    _make_parent(out)
     tmp = temporary_name(out)
     try:
         yield tmp
