@@ -522,6 +522,14 @@ def _experiment(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_overwrite(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing output file (never one of the inputs)",
+    )
+
+
 def _add_timestep_parser(sub) -> None:
     tst = sub.add_parser(
         "timestep",
@@ -557,11 +565,7 @@ def _add_timestep_parser(sub) -> None:
         help="PDEArena's additive conditioning instead of FiLM",
     )
     tst.add_argument("--out", default=None, help="write the results as JSON")
-    tst.add_argument(
-        "--overwrite",
-        action="store_true",
-        help="replace an existing output file (never one of the inputs)",
-    )
+    _add_overwrite(tst)
     tst.set_defaults(func=_timestep)
 
 
@@ -584,11 +588,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--viscosity", type=float, default=0.01)
     sim.add_argument("--seed", type=int, default=0)
     sim.add_argument("--out", help="optional .npz file for the trajectories")
-    sim.add_argument(
-        "--overwrite",
-        action="store_true",
-        help="replace an existing output file (never one of the inputs)",
-    )
+    _add_overwrite(sim)
     sim.set_defaults(func=_simulate)
 
     gen = sub.add_parser("generate", help="generate a recipe's split into an HDF5 file")
@@ -623,11 +623,7 @@ def build_parser() -> argparse.ArgumentParser:
     mer = sub.add_parser("merge", help="join the shards of one generation")
     mer.add_argument("shards", nargs="+")
     mer.add_argument("--out", required=True)
-    mer.add_argument(
-        "--overwrite",
-        action="store_true",
-        help="replace an existing output file (never one of the inputs)",
-    )
+    _add_overwrite(mer)
     mer.set_defaults(func=_merge)
 
     ins = sub.add_parser("inspect", help="dims, ranges, attributes, NaN check")
@@ -643,11 +639,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="a second file (e.g. from pdessl augment) shown below",
     )
-    plo.add_argument(
-        "--overwrite",
-        action="store_true",
-        help="replace an existing output file (never one of the inputs)",
-    )
+    _add_overwrite(plo)
     plo.set_defaults(func=_plot)
 
     imp = sub.add_parser("import", help="convert LPSDA or PDEArena files to our layout")
@@ -668,11 +660,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="LPSDA burgers only: the heat file's viscosity (LPSDA: 0.01)",
     )
     imp.add_argument("--dtype", choices=("float32", "float64"), default="float32")
-    imp.add_argument(
-        "--overwrite",
-        action="store_true",
-        help="replace an existing output file (never one of the inputs)",
-    )
+    _add_overwrite(imp)
     imp.set_defaults(func=_import)
 
     aug = sub.add_parser(
@@ -694,11 +682,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="frames kept per sample (needed with time_shift)",
     )
-    aug.add_argument(
-        "--overwrite",
-        action="store_true",
-        help="replace an existing output file (never one of the inputs)",
-    )
+    _add_overwrite(aug)
     aug.set_defaults(func=_augment)
 
     pre = sub.add_parser(
@@ -750,11 +734,7 @@ def build_parser() -> argparse.ArgumentParser:
     pro.add_argument("--log-target", choices=("auto", "yes", "no"), default="auto")
     pro.add_argument("--crops", choices=("mean", "first"), default="mean")
     pro.add_argument("--out", default=None, help="write the results as JSON")
-    pro.add_argument(
-        "--overwrite",
-        action="store_true",
-        help="replace an existing output file (never one of the inputs)",
-    )
+    _add_overwrite(pro)
     pro.set_defaults(func=_probe)
 
     emb = sub.add_parser("embed", help="representations of every trajectory of a file")
@@ -762,11 +742,7 @@ def build_parser() -> argparse.ArgumentParser:
     emb.add_argument("data", help="a dataset file (HDF5)")
     emb.add_argument("--out", required=True)
     emb.add_argument("--crops", choices=("mean", "first"), default="mean")
-    emb.add_argument(
-        "--overwrite",
-        action="store_true",
-        help="replace an existing output file (never one of the inputs)",
-    )
+    _add_overwrite(emb)
     emb.set_defaults(func=_embed)
     exp = sub.add_parser(
         "experiment", help="data, pretraining and evaluation from one TOML file"
