@@ -211,7 +211,7 @@ def test_supervised_baseline_learns_the_viscosity(files):
         train,
         tf.forward(train.nu.values),
         generators=downstream.supervised_generators("burgers", "nu"),
-        steps=120,
+        steps=300,
         batch_size=12,
         seed=0,
     )
@@ -219,7 +219,13 @@ def test_supervised_baseline_learns_the_viscosity(files):
 
     pred = tf.inverse(supervised_predict(model, state, enc.header, test)).ravel()
     constant = np.full_like(test.nu.values, np.exp(tf.mean[0]))
-    assert downstream.nmse(pred, test.nu.values) < 0.7 * downstream.nmse(
+    # Measured on this fixture (constant NMSE 0.245), NMSE / constant NMSE over
+    # training seeds 0-7: 300 steps 0.59-0.68 (used here); 120 steps, as before,
+    # 0.70-0.86, too close to the constant for any margin (the old bound 0.7 failed
+    # at 0.701 here and 0.71 on another machine); 600 steps overfit the 24 samples
+    # (0.69-0.88); 2 steps, i.e. broken training, 0.94-0.98. Bound 0.8: at least a
+    # 20 % improvement on the constant, the worst observed (32 %) divided by 1.6.
+    assert downstream.nmse(pred, test.nu.values) < 0.8 * downstream.nmse(
         constant, test.nu.values
     )
 
