@@ -25,9 +25,9 @@ def describe(path: str | Path, *, max_samples_checked: int | None = None) -> str
         field = f[FIELD]
         state = "complete" if n == expected else f"INCOMPLETE ({n} of {expected})"
         lines.append(
-            f"  pde {attrs['pde']}, recipe {attrs['recipe_name']}, split "
-            f"{identity['split']}, seed {identity['seed']}, shard "
-            f"{identity['shard'][0]}/{identity['shard'][1]}: {state}"
+            f"  pde {attrs['pde']}, recipe {attrs.get('recipe_name', '?')}, split "
+            f"{identity.get('split')}, seed {identity.get('seed')}, shard "
+            f"{'/'.join(map(str, identity.get('shard', ('?', '?'))))}: {state}"
         )
         lines.append(
             f"  {FIELD}: {n} samples x {field.shape[1]} times x "
@@ -68,13 +68,14 @@ def describe(path: str | Path, *, max_samples_checked: int | None = None) -> str
                 )
             )
         lines.append(
-            f"  redrawn after failed solves: {int(np.asarray(attrs['num_redrawn']).ravel()[0])}"
+            "  redrawn after failed solves: "
+            f"{int(np.asarray(attrs.get('num_redrawn', 0)).ravel()[0])}"
         )
-        versions = json.loads(attrs["versions"])
+        versions = json.loads(attrs.get("versions", "{}"))
         lines.append(
             "  versions: " + ", ".join(f"{k} {v}" for k, v in versions.items())
         )
-        lines.append(f"  solver: {attrs['solver']}")
+        lines.append(f"  solver: {attrs.get('solver', '?')}")
         version = int(np.asarray(attrs["format_version"]).ravel()[0])
         lines.append(f"  format_version {version}")
     return "\n".join(lines)

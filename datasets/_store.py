@@ -65,7 +65,13 @@ def check_readable(path: str | Path) -> Path:
                 )
             if FIELD not in f:
                 raise DatasetFileError(f"{path} has no field {FIELD!r}.")
-            missing = [k for k in ("n_complete", "identity") if k not in f.attrs]
+            missing = [k for k in ("n_complete", "identity", "pde") if k not in f.attrs]
+            if not missing:
+                try:
+                    identity = json.loads(f.attrs["identity"])
+                    int(identity["num_samples_in_file"])
+                except (ValueError, TypeError, KeyError):
+                    missing = ["identity (unreadable)"]
             if missing:
                 raise DatasetFileError(
                     f"{path} lacks the attribute(s) {missing} of a pdessl dataset; "

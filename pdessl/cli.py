@@ -134,6 +134,10 @@ def _parse_nodes_gpus(text: str) -> tuple[int, int]:
 def _generate(args: argparse.Namespace) -> int:
     from pdessl import datasets
 
+    if args.slurm < 0:
+        raise UserError(
+            f"--slurm N needs N >= 1 shards (0: no SLURM), got {args.slurm}."
+        )
     recipe = datasets.load_recipe(args.recipe)
     out = Path(args.out)
     if out.is_dir():
@@ -800,7 +804,9 @@ def _raised_by_file_library(err: BaseException) -> bool:
     while tb is not None and tb.tb_next is not None:
         tb = tb.tb_next
     name = tb.tb_frame.f_code.co_filename if tb is not None else ""
-    return any(f"{os.sep}{lib}{os.sep}" in name for lib in ("h5py", "h5netcdf"))
+    # h5py's compiled modules report paths like "h5py/h5o.pyx".
+    parts = Path(name).parts
+    return any(lib in parts[:-1] for lib in ("h5py", "h5netcdf"))
 
 
 def main(argv: list[str] | None = None) -> int:

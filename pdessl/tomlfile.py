@@ -17,9 +17,10 @@ def read_toml_text(path: str | Path, *, what: str) -> str:
     """The text of the TOML file `path`; `what` ("recipe", "config", ...) names it in
     messages."""
     path = Path(path)
+    article = "an" if what[:1] in "aeiou" else "a"
     if path.is_dir():
         raise UserError(
-            f"{path} is a directory, not a {what} file; give the path of a .toml file "
+            f"{path} is a directory, not {article} {what} file; give the path of a .toml file "
             "(or a shipped name)."
         )
     if not path.exists():

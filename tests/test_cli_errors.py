@@ -103,8 +103,13 @@ def files(tmp_path_factory):
     _copy_with(
         root / "test.h5", root / "kdv.h5", lambda f: f.attrs.create("pde", "kdv")
     )
+    _copy_with(
+        root / "test.h5", root / "nopde.h5", lambda f: f.attrs.__delitem__("pde")
+    )
     data = (root / "train.h5").read_bytes()
     (root / "truncated.h5").write_bytes(data[: len(data) // 2])
+    data = (root / "enc.eqx").read_bytes()
+    (root / "truncated.eqx").write_bytes(data[: len(data) // 2])
     with h5py.File(root / "foreign.h5", "w") as f:
         f["u"] = np.zeros((2, 3, 4))
         f.attrs["format_version"] = 1
@@ -229,7 +234,27 @@ BAD_INPUT = {
     ),
     "data-foreign": (
         ["inspect", "{d}/foreign.h5"],
-        "lacks the attribute(s) ['n_complete', 'identity'] of a pdessl dataset",
+        "lacks the attribute(s) ['n_complete', 'identity', 'pde'] of a pdessl",
+    ),
+    "data-without-pde": (
+        ["augment", "{d}/nopde.h5", "--out", "{d}/o.h5"],
+        "nopde.h5 lacks the attribute(s) ['pde'] of a pdessl dataset",
+    ),
+    "encoder-truncated": (
+        ["embed", "{d}/truncated.eqx", "{d}/test.h5", "--out", "{d}/o.h5"],
+        "truncated.eqx is truncated or corrupt",
+    ),
+    "experiment-is-h5": (
+        ["experiment", "{d}/test.h5"],
+        "test.h5 is an HDF5 data file, not a TOML experiment",
+    ),
+    "experiment-is-dir": (
+        ["experiment", "{d}/dir"],
+        "dir is a directory, not an experiment file",
+    ),
+    "slurm-negative": (
+        ["generate", "burgers-tiny", "--out", "{d}/o.h5", "--slurm", "-1"],
+        "--slurm N needs N >= 1 shards",
     ),
     "data-missing": (
         ["pretrain", "tiny", "--workdir", "{d}/w", "--data", "{d}/absent.h5"],
@@ -255,18 +280,59 @@ def test_expected_failures_are_one_message_and_exit_code_2(run, case):
     assert err.strip().count("\n") <= 0 or err.startswith("usage:"), err
 
 
-def test_a_full_disk_is_reported_and_leaves_no_file(run, files, monkeypatch):
-    def full(*args, **kwargs):
-        raise OSError(errno.ENOSPC, "No space left on device")
+@pytest.mark.parametrize(
+    "error",
+    [
+        OSError(errno.ENOSPC, "No space left on device"),
+        PermissionError(errno.EACCES, "Permission denied"),
+        OSError(errno.EROFS, "Read-only file system"),
+    ],
+    ids=["full", "permission", "read-only"],
+)
+def test_an_unwritable_output_is_reported_and_leaves_no_file(
+    run, files, monkeypatch, error
+):
+    # The tests run as root here, so a full or protected location is simulated.
+    def fail(*args, **kwargs):
+        raise error
 
-    monkeypatch.setattr(np, "savez", full)
+    monkeypatch.setattr(np, "savez", fail)
     out = files / "sim" / "s.npz"
     code, err = run(
         "simulate", "heat", "--nx", "16", "--num-samples", "1", "--out", str(out)
     )
     assert code == 2
-    assert f"cannot write {out}: No space left on device" in err
+    assert f"cannot write {out}: {error.strerror}. Choose another location" in err
     assert not out.exists() and list(out.parent.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "error, message",
+    [
+        (PermissionError(errno.EACCES, "Permission denied", "/x/a.h5"), "cannot read "),
+        (OSError(errno.ENOSPC, "No space left on device", "/x/a.h5"), "Free some"),
+        (IsADirectoryError(errno.EISDIR, "Is a directory", "/x/a.h5"), "a directory"),
+        (NotADirectoryError(errno.ENOTDIR, "Not a directory", "/x/a.h5"), "not a dir"),
+        (FileNotFoundError(errno.ENOENT, "No such file", "/x/a.h5"), "does not exist"),
+        (OSError(errno.EROFS, "Read-only file system", "/x/a.h5"), "read-only"),
+    ],
+)
+def test_os_errors_name_the_path_and_the_problem(error, message):
+    from pdessl.errors import describe_os_error
+
+    text = describe_os_error(error, action="read")
+    assert "/x/a.h5" in text and message in text
+
+
+def test_a_key_missing_from_a_foreign_file_is_a_message(files):
+    from pdessl.cli import _user_message
+
+    with pytest.raises(KeyError) as info, h5py.File(files / "foreign.h5") as f:
+        f["identity"]
+    assert "lacks the entry" in _user_message(info.value)
+    with pytest.raises(KeyError) as info:
+        {}["a bug"]
+    assert _user_message(info.value) is None  # our own KeyError: a traceback
 
 
 def test_debug_shows_the_traceback(files):
