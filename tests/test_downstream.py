@@ -120,7 +120,8 @@ def test_linear_probe_recovers_a_linearly_encoded_target(rng):
     # cross-validated ridge's shrinkage, far below the 1e-3.
     assert downstream.nmse(probe(features[100:]), targets[100:]) < 1e-3
     # Control: the same probe on features unrelated to the target cannot do better
-    # than roughly the target's relative spread.
+    # than roughly the target's relative spread (measured over seeds 0-7: 0.72-10.6,
+    # so 0.05 leaves a factor 14).
     noise = rng.normal(size=(n, dim))
     probe = downstream.fit_linear_probe(noise[:100], targets[:100])
     assert downstream.nmse(probe(noise[100:]), targets[100:]) > 0.05
@@ -139,9 +140,12 @@ def test_mlp_probe_learns_a_nonlinear_target(rng):
     linear = downstream.fit_linear_probe(features[:192], tf.forward(targets[:192]))
     lin_pred = tf.inverse(linear(features[192:])).ravel()
     # sin(2x) + y^2 is far from linear: the MLP must beat the linear probe clearly.
+    # Measured over data seeds 0-7 (PDESSL_TEST_SEED) and MLP seeds 0-1: MLP NMSE
+    # 0.021-0.039, linear 0.103-0.146, ratio 0.18-0.28. Bounds at 1.5x the worst:
+    # 0.06 (an MLP no better than linear fails it) and a ratio of 0.5 (1.8x).
     mlp_err = downstream.nmse(pred, targets[192:])
     assert mlp_err < 0.5 * downstream.nmse(lin_pred, targets[192:])
-    assert mlp_err < 0.05
+    assert mlp_err < 0.06
 
 
 def test_metrics_follow_the_paper_definitions():
