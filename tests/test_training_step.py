@@ -123,4 +123,8 @@ def test_a_few_lars_steps_lower_the_loss(setup):
         losses.append(float(m["loss"]))
     # Measured ratio 0.89 at lr 3 (lr 10 diverged). The two alternating batches
     # differ by ~10 % in loss, hence means over 4 steps and a 5 % margin.
+    # Re-measured (issue 13) with the build seed, loader seed and step key shifted
+    # by 0-5: 0.88-1.05 at 20 steps (0.938 for the seeds here); 40 steps 0.84-1.01,
+    # 80 steps 0.83-1.05, lr 1.5 or 5 no better. At this size no bound has a
+    # margin over seeds: a smoke check, kept under `slow`, that fails on some seeds.
     assert np.mean(losses[-4:]) < 0.95 * np.mean(losses[:4]), losses
