@@ -814,6 +814,13 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(_negative_values_attached(argv))
     try:
         return args.func(args)
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        # Outputs are written under temporary names and locks released on the way
+        # out: nothing half-written is left under a real name.
+        print(f"pdessl {args.command}: interrupted", file=sys.stderr)
+        return 130
     except Exception as err:
         message = _user_message(err)
         if message is None or args.debug:

@@ -29,8 +29,8 @@ def describe_os_error(err: OSError, *, action: str = "use") -> str:
         return f"{where} does not exist; check the path."
     if isinstance(err, PermissionError):
         return (
-            f"cannot {action} {where}: permission denied. Choose a location you can "
-            "write to, or fix the permissions."
+            f"cannot {action} {where}: permission denied. Fix its permissions, or "
+            "choose another location."
         )
     if err.errno in (errno.ENOSPC, errno.EDQUOT):
         return (

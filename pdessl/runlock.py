@@ -61,7 +61,10 @@ class RunLock:
                 if holder is None:
                     # Being written by its owner this instant, or left half-written
                     # by a crash: give a fresh one a moment before calling it stale.
-                    age = time.time() - self.path.stat().st_mtime
+                    try:
+                        age = time.time() - self.path.stat().st_mtime
+                    except FileNotFoundError:  # released meanwhile
+                        continue
                     if age < 5:
                         time.sleep(0.2)
                         continue

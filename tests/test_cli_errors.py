@@ -335,6 +335,19 @@ def test_a_key_missing_from_a_foreign_file_is_a_message(files):
     assert _user_message(info.value) is None  # our own KeyError: a traceback
 
 
+def test_an_interrupted_write_leaves_no_file(run, files, monkeypatch):
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(np, "savez", interrupt)
+    out = files / "sim" / "i.npz"
+    code, err = run(
+        "simulate", "heat", "--nx", "16", "--num-samples", "1", "--out", str(out)
+    )
+    assert code == 130 and "pdessl simulate: interrupted" in err
+    assert not out.exists() and list(out.parent.iterdir()) == []
+
+
 def test_debug_shows_the_traceback(files):
     with pytest.raises(ValueError, match="is a directory"):
         main(["--debug", "generate", str(files / "dir"), "--out", "o.h5"])
