@@ -550,6 +550,43 @@ def test_a_second_pretrain_in_one_workdir_is_refused(run, files, live_pid, tmp_p
     assert not (tmp_path / "checkpoints").exists()
 
 
+def _holder(path):
+    return json.loads(path.read_text())
+
+
+def test_generate_and_pretrain_hold_their_lock_while_they_run(
+    files, tmp_path, monkeypatch, capsys
+):
+    import pdessl.datasets._generate as generation
+    import pdessl.training
+
+    seen = {}
+
+    def fake_generate(recipe, split, out, *args):
+        seen["generate"] = _holder(
+            out.with_name(out.name + ".partial") / "generate.lock"
+        )
+        raise ValueError("stop here")
+
+    def fake_pretrain(config, workdir, data):
+        seen["pretrain"] = _holder(tmp_path / "w" / "pretrain.lock")
+        return {"loss": 0.0}
+
+    monkeypatch.setattr(generation, "_generate_locked", fake_generate)
+    monkeypatch.setattr(pdessl.training, "pretrain", fake_pretrain)
+    out = tmp_path / "g.h5"
+    assert main(["generate", "burgers-tiny", "--out", str(out)]) == 2
+    assert "stop here" in capsys.readouterr().err
+    assert not (tmp_path / "g.h5.partial" / "generate.lock").exists()
+    work = tmp_path / "w"
+    args = ["pretrain", "tiny", "--workdir", str(work), "--data"]
+    assert main([*args, str(files / "train.h5")]) == 0
+    assert not (work / "pretrain.lock").exists()
+    for holder in seen.values():
+        assert holder["pid"] == os.getpid() and holder["host"] == os.uname().nodename
+    assert set(seen) == {"generate", "pretrain"}
+
+
 def test_run_lock_takes_over_a_stale_lock_and_is_removed_on_error(tmp_path):
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
