@@ -335,6 +335,17 @@ def test_a_key_missing_from_a_foreign_file_is_a_message(files):
     assert _user_message(info.value) is None  # our own KeyError: a traceback
 
 
+def test_simulate_writes_exactly_the_named_npz(run, tmp_path):
+    out = tmp_path / "s.npz"
+    code, err = run(
+        "simulate", "heat", "--nx", "16", "--num-samples", "1", "--out", str(out)
+    )
+    assert code == 0, err
+    assert [p.name for p in tmp_path.iterdir()] == ["s.npz"]  # not s.npz.npz
+    with np.load(out) as z:
+        assert z["u"].shape[0] == 1 and z["x"].shape == (16,)
+
+
 def test_an_interrupted_write_leaves_no_file(run, files, monkeypatch):
     def interrupt(*args, **kwargs):
         raise KeyboardInterrupt
