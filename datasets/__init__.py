@@ -14,4 +14,5 @@ from ._recipe import load_recipe as load_recipe
 from ._recipe import parse_recipe as parse_recipe
 from ._recipe import shipped_recipes as shipped_recipes
 from ._store import DatasetFileError as DatasetFileError
+from ._store import check_finite as check_finite
 from ._store import open_dataset as open_dataset

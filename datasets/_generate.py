@@ -12,7 +12,9 @@ import h5py
 import numpy as np
 from tqdm.auto import tqdm
 
-from ._journal import Journal
+from pdessl.runlock import RunLock
+
+from ._journal import Journal, journal_dir
 from ._recipe import Recipe, recipe_fingerprint
 from ._sampling import solve_samples
 from ._store import (
@@ -153,9 +155,11 @@ def generate(
     if num_samples < 1:
         raise ValueError(f"num_samples must be >= 1, got {num_samples}.")
     identity = _identity(recipe, split, seed, num_samples, *shard, dtype)
-    start, n_file = identity["sample_start"], identity["num_samples_in_file"]
+    n_file = identity["num_samples_in_file"]
     out = Path(out)
     layout = _per_sample_layout(recipe)
+    if out.is_dir():
+        raise DatasetFileError(f"{out} is a directory; give the file to write.")
 
     if out.exists():
         try:
@@ -167,6 +171,20 @@ def generate(
         _check_same_generation(out, identity, read_identity(out))
         return GenerationReport(out, n_file, n_file, 0, 0, 0.0)
 
+    # One generation per output at a time: two would interleave their batches.
+    lock_dir = journal_dir(out)
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    with RunLock(lock_dir / "generate.lock", what=f"the generation of {out}"):
+        return _generate_locked(
+            recipe, split, out, identity, layout, shard, batch_size, dtype, progress
+        )
+
+
+def _generate_locked(
+    recipe, split, out, identity, layout, shard, batch_size, dtype, progress
+) -> GenerationReport:
+    start, n_file = identity["sample_start"], identity["num_samples_in_file"]
+    seed = identity["seed"]
     journal = Journal.open(out, identity)
     _check_same_generation(journal.folder, identity, journal.identity)
     resumed_from = journal.n_complete
@@ -336,13 +354,25 @@ def merge(shards: list[str | Path], out: str | Path) -> Path:
         time_len, space = field.shape[1], field.shape[2:]
         dtype = str(field.dtype)
     attrs["identity"] = json.dumps(identity)
-    with DatasetWriter.create(
-        out, time=time_len, space=space, per_sample=per_sample, dtype=dtype, attrs=attrs
-    ) as writer:
-        for _, p in infos:
-            with h5py.File(p, "r") as f:
-                batch = {name: f[name][...] for name in (FIELD, *per_sample)}
-                writer.append(
-                    batch, redrawn=int(np.asarray(f.attrs["num_redrawn"]).ravel()[0])
-                )
+    # Under a temporary name, renamed when complete: no half-merged file under `out`.
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.merging")
+    try:
+        with DatasetWriter.create(
+            tmp,
+            time=time_len,
+            space=space,
+            per_sample=per_sample,
+            dtype=dtype,
+            attrs=attrs,
+        ) as writer:
+            for _, p in infos:
+                with h5py.File(p, "r") as f:
+                    batch = {name: f[name][...] for name in (FIELD, *per_sample)}
+                    writer.append(
+                        batch,
+                        redrawn=int(np.asarray(f.attrs["num_redrawn"]).ravel()[0]),
+                    )
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
     return out

@@ -6,7 +6,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from ._store import FIELD, check_readable
+from ._store import FIELD, check_readable, grid_mismatch
 
 
 def describe(path: str | Path, *, max_samples_checked: int | None = None) -> str:
@@ -25,9 +25,9 @@ def describe(path: str | Path, *, max_samples_checked: int | None = None) -> str
         field = f[FIELD]
         state = "complete" if n == expected else f"INCOMPLETE ({n} of {expected})"
         lines.append(
-            f"  pde {attrs['pde']}, recipe {attrs['recipe_name']}, split "
-            f"{identity['split']}, seed {identity['seed']}, shard "
-            f"{identity['shard'][0]}/{identity['shard'][1]}: {state}"
+            f"  pde {attrs['pde']}, recipe {attrs.get('recipe_name', '?')}, split "
+            f"{identity.get('split')}, seed {identity.get('seed')}, shard "
+            f"{'/'.join(map(str, identity.get('shard', ('?', '?'))))}: {state}"
         )
         lines.append(
             f"  {FIELD}: {n} samples x {field.shape[1]} times x "
@@ -55,14 +55,27 @@ def describe(path: str | Path, *, max_samples_checked: int | None = None) -> str
             f"  finite check over {checked} samples: "
             + ("all finite" if not bad else f"NON-FINITE in samples {bad[:10]}")
         )
+        if "L" in f and "dx" in f and field.ndim == 3:
+            wrong = np.flatnonzero(
+                grid_mismatch(f["L"][:n], f["dx"][:n], field.shape[2])
+            )
+            lines.append(
+                "  grid: "
+                + (
+                    "L = dx * nx in every sample"
+                    if not wrong.size
+                    else f"L != dx * nx (GRID MISMATCH) in samples {wrong[:10].tolist()}"
+                )
+            )
         lines.append(
-            f"  redrawn after failed solves: {int(np.asarray(attrs['num_redrawn']).ravel()[0])}"
+            "  redrawn after failed solves: "
+            f"{int(np.asarray(attrs.get('num_redrawn', 0)).ravel()[0])}"
         )
-        versions = json.loads(attrs["versions"])
+        versions = json.loads(attrs.get("versions", "{}"))
         lines.append(
             "  versions: " + ", ".join(f"{k} {v}" for k, v in versions.items())
         )
-        lines.append(f"  solver: {attrs['solver']}")
+        lines.append(f"  solver: {attrs.get('solver', '?')}")
         version = int(np.asarray(attrs["format_version"]).ravel()[0])
         lines.append(f"  format_version {version}")
     return "\n".join(lines)

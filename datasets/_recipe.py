@@ -16,6 +16,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from pdessl.errors import UserError
+from pdessl.tomlfile import read_toml_text
+
 PDE_NAMES = ("ks", "kdv", "burgers", "heat", "ns")
 NS_BOUNDARIES = ("periodic", "free-slip")
 # Physical parameters each PDE takes, by the name they carry in files.
@@ -28,7 +31,7 @@ PDE_PARAMETERS = {
 }
 
 
-class RecipeError(ValueError):
+class RecipeError(UserError):
     """A recipe that cannot be used, with the reason and the fix."""
 
 
@@ -362,9 +365,14 @@ def load_recipe(name_or_path: str | Path) -> Recipe:
         res = resources.files("pdessl.datasets") / "recipes" / f"{text_name}.toml"
         return parse_recipe(res.read_text(encoding="utf-8"), text_name)
     if path.suffix == ".toml" or path.exists():
-        if not path.is_file():
-            raise RecipeError(f"recipe file {path} does not exist.")
-        return parse_recipe(path.read_text(encoding="utf-8"), path.stem)
+        try:
+            text = read_toml_text(path, what="recipe")
+        except UserError as err:
+            raise RecipeError(str(err)) from None
+        try:
+            return parse_recipe(text, path.stem)
+        except RecipeError as err:
+            raise RecipeError(f"{path}: {err}") from None
     raise RecipeError(
         f"unknown recipe {text_name!r}: not a shipped recipe "
         f"({', '.join(shipped_recipes())}) and not a .toml file."

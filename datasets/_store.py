@@ -28,11 +28,13 @@ import numpy as np
 import xarray as xr
 from numpy.typing import DTypeLike
 
+from pdessl.errors import UserError
+
 FORMAT_VERSION = 1
 FIELD = "u"
 
 
-class DatasetFileError(ValueError):
+class DatasetFileError(UserError):
     """A dataset file that cannot be read or resumed, with the reason and the fix."""
 
 
@@ -40,6 +42,10 @@ def check_readable(path: str | Path) -> Path:
     path = Path(path)
     if not path.exists():
         raise DatasetFileError(f"{path} does not exist.")
+    if path.is_dir():
+        raise DatasetFileError(
+            f"{path} is a directory, not a dataset file; give the .h5 file."
+        )
     if not h5py.is_hdf5(path):
         raise DatasetFileError(
             f"{path} is not an HDF5 file (truncated, corrupt, or another format)."
@@ -59,6 +65,19 @@ def check_readable(path: str | Path) -> Path:
                 )
             if FIELD not in f:
                 raise DatasetFileError(f"{path} has no field {FIELD!r}.")
+            missing = [k for k in ("n_complete", "identity", "pde") if k not in f.attrs]
+            if not missing:
+                try:
+                    identity = json.loads(f.attrs["identity"])
+                    int(identity["num_samples_in_file"])
+                except (ValueError, TypeError, KeyError):
+                    missing = ["identity (unreadable)"]
+            if missing:
+                raise DatasetFileError(
+                    f"{path} lacks the attribute(s) {missing} of a pdessl dataset; "
+                    "it was not written by pdessl (or not completely). Generate it "
+                    "again, or use `pdessl import` for LPSDA or PDEArena files."
+                )
             # Touch every object header and the last committed trajectory: a
             # truncated file fails here rather than in the middle of training.
             for name in f:
@@ -209,7 +228,78 @@ def open_dataset(path: str | Path, *, allow_incomplete: bool = False) -> xr.Data
             "same `pdessl generate` command again to resume, or pass "
             "allow_incomplete=True to read what is there."
         )
-    return ds.isel(sample=slice(0, n))
+    ds = ds.isel(sample=slice(0, n))
+    try:
+        check_grid(ds, path)
+    except DatasetFileError:
+        ds.close()
+        raise
+    return ds
+
+
+# dx and L are stored in float64 (float32 in some imported files): agreement to 1e-5
+# relative is exact arithmetic for both, far below any real mismatch (one point, 1/nx).
+_GRID_RTOL = 1e-5
+
+
+def grid_mismatch(length, dx, nx: int) -> np.ndarray:
+    """Per sample, whether `L != dx * nx` (beyond rounding)."""
+    length = np.asarray(length, dtype=np.float64)
+    dx = np.asarray(dx, dtype=np.float64)
+    return ~np.isclose(length, dx * nx, rtol=_GRID_RTOL, atol=0.0)
+
+
+def check_grid(ds: xr.Dataset, path: str | Path) -> None:
+    """Refuse a 1-D field whose number of points disagrees with its per-sample
+    metadata: the periodic length is `L = dx * nx` (points `i dx` on `[0, L)`, or cell
+    centres of `[0, L]`)."""
+    if not {"L", "dx"} <= set(ds.data_vars) or "x" not in ds.dims:
+        return
+    nx = ds.sizes["x"]
+    length = np.asarray(ds["L"].values, dtype=np.float64)
+    dx = np.asarray(ds["dx"].values, dtype=np.float64)
+    bad = grid_mismatch(length, dx, nx)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise DatasetFileError(
+            f"{path}: the field has {nx} points in x, but its grid metadata say "
+            f"otherwise in {int(bad.sum())} of {len(bad)} samples (sample {i}: "
+            f"L = {length[i]:.6g}, dx = {dx[i]:.6g}, so L / dx = "
+            f"{length[i] / dx[i]:.6g} points). The field was resized without its "
+            "dx and L; regenerate the file, or fix dx (= L / nx) for every sample."
+        )
+
+
+def count_non_finite(path: str | Path, fields: tuple[str, ...] | None = None) -> dict:
+    """The number of NaN or Inf values in each field of a dataset file (the
+    `(sample, time, *space)` variables), read one trajectory chunk at a time."""
+    path = check_readable(path)
+    counts = {}
+    with h5py.File(path, "r") as f:
+        n = _attr_int(f.attrs, "n_complete")
+        names = fields or tuple(
+            k for k in f if isinstance(f[k], h5py.Dataset) and f[k].ndim >= 3
+        )
+        for name in names:
+            var = f[name]
+            bad = 0
+            step = max(1, 2**24 // max(1, int(np.prod(var.shape[1:]))))
+            for a in range(0, n, step):
+                bad += int(np.count_nonzero(~np.isfinite(var[a : min(n, a + step)])))
+            counts[name] = bad
+    return counts
+
+
+def check_finite(path: str | Path) -> None:
+    """Refuse a dataset file whose fields hold NaN or Inf, naming the file, the
+    field and the count."""
+    counts = {k: v for k, v in count_non_finite(path).items() if v}
+    if counts:
+        what = ", ".join(f"{v} in {k!r}" for k, v in counts.items())
+        raise DatasetFileError(
+            f"{path} holds non-finite values (NaN or Inf): {what}. Regenerate it, or "
+            "drop the bad samples (`pdessl inspect` lists them)."
+        )
 
 
 def _journal_as_dataset(journal) -> xr.Dataset:

@@ -1,10 +1,16 @@
 """The `pdessl` command. It parses arguments and calls library functions."""
 
 import argparse
+import contextlib
+import os
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
+
+from pdessl.errors import UserError, describe_os_error
+from pdessl.outputs import atomic_output, check_output, same_file, write_json
 
 _PDES = ("ks", "kdv", "burgers", "heat")
 
@@ -30,6 +36,13 @@ def _simulate(args: argparse.Namespace) -> int:
 
     if args.num_samples < 1:
         raise ValueError(f"--num-samples must be >= 1, got {args.num_samples}.")
+    if args.out:
+        if Path(args.out).suffix != ".npz":
+            raise UserError(
+                f"--out {args.out}: simulate writes a NumPy archive, so the name must "
+                "end in .npz (for an HDF5 dataset use `pdessl generate`)."
+            )
+        check_output(args.out, overwrite=args.overwrite)
     pde = _make_pde(args.pde, args.viscosity)
     grid = solvers.Grid1d(args.nx, args.length)
     keys = jax.random.split(jax.random.key(args.seed), args.num_samples)
@@ -66,9 +79,9 @@ def _simulate(args: argparse.Namespace) -> int:
         else:
             print(f"  sample {i}: {name}")
     if args.out:
-        np.savez(
-            args.out, u=u, t=np.asarray(sol.ts), x=np.asarray(grid.x), status=status
-        )
+        with atomic_output(args.out) as tmp, open(tmp, "wb") as f:
+            # A file object: np.savez would append .npz to a name.
+            np.savez(f, u=u, t=np.asarray(sol.ts), x=np.asarray(grid.x), status=status)
         print(f"wrote {args.out}")
     return 0 if np.all(status == 0) else 1
 
@@ -80,7 +93,28 @@ def _parse_shard(text: str) -> tuple[int, int]:
         raise argparse.ArgumentTypeError(
             f"--shard must look like I/N (e.g. 0/4), got {text!r}"
         ) from None
+    if n < 1 or not 0 <= i < n:
+        raise argparse.ArgumentTypeError(
+            f"--shard I/N needs N >= 1 and 0 <= I < N (shards are numbered from 0), "
+            f"got {text!r}"
+        )
     return i, n
+
+
+def _negative_values_attached(argv: list[str]) -> list[str]:
+    """`--shard -1/2` as `--shard=-1/2`: argparse takes a value starting with `-` for
+    an option and would say only "expected one argument"; attached, the value
+    reaches the parser, which names the valid range."""
+    out = []
+    i = 0
+    while i < len(argv):
+        if argv[i] == "--shard" and i + 1 < len(argv) and argv[i + 1][:1] == "-":
+            out.append(f"--shard={argv[i + 1]}")
+            i += 2
+        else:
+            out.append(argv[i])
+            i += 1
+    return out
 
 
 def _parse_nodes_gpus(text: str) -> tuple[int, int]:
@@ -100,7 +134,21 @@ def _parse_nodes_gpus(text: str) -> tuple[int, int]:
 def _generate(args: argparse.Namespace) -> int:
     from pdessl import datasets
 
+    if args.slurm < 0:
+        raise UserError(
+            f"--slurm N needs N >= 1 shards (0: no SLURM), got {args.slurm}."
+        )
     recipe = datasets.load_recipe(args.recipe)
+    out = Path(args.out)
+    if out.is_dir():
+        raise UserError(
+            f"--out {out} is a directory; give a file name such as "
+            f"{out / (recipe.name + '-' + args.split + '.h5')}."
+        )
+    if Path(args.recipe).is_file() and same_file(out, args.recipe):
+        raise UserError(
+            f"--out {out} is the recipe itself; give the dataset another name."
+        )
     if args.slurm:
         from pdessl.datasets._slurm import shard_path, submit_shards
 
@@ -159,7 +207,9 @@ def _generate(args: argparse.Namespace) -> int:
 def _merge(args: argparse.Namespace) -> int:
     from pdessl import datasets
 
-    out = datasets.merge(args.shards, args.out)
+    out = check_output(args.out, inputs=args.shards, overwrite=args.overwrite)
+    with atomic_output(out) as tmp:
+        datasets.merge(args.shards, tmp)
     print(f"merged {len(args.shards)} shards into {out}")
     return 0
 
@@ -174,9 +224,11 @@ def _inspect(args: argparse.Namespace) -> int:
 def _plot(args: argparse.Namespace) -> int:
     from pdessl.datasets._inspect import plot_samples
 
-    out = plot_samples(
-        args.file, args.out, num_samples=args.num_samples, compare=args.compare
+    out = check_output(
+        args.out, inputs=(args.file, args.compare), overwrite=args.overwrite
     )
+    with atomic_output(out) as tmp:
+        plot_samples(args.file, tmp, num_samples=args.num_samples, compare=args.compare)
     print(f"wrote {out}")
     return 0
 
@@ -184,21 +236,23 @@ def _plot(args: argparse.Namespace) -> int:
 def _import(args: argparse.Namespace) -> int:
     from pdessl import datasets
 
-    if args.format == "lpsda":
-        if args.pde is None:
-            raise ValueError("LPSDA files need --pde ks|kdv|burgers.")
-        out = datasets.import_lpsda(
-            args.src,
-            args.out,
-            pde=args.pde,
-            split=args.split,
-            nu=args.nu,
-            dtype=args.dtype,
-        )
-    else:
-        out = datasets.import_pdearena_smoke(
-            args.src, args.out, split=args.split, dtype=args.dtype
-        )
+    if args.format == "lpsda" and args.pde is None:
+        raise ValueError("LPSDA files need --pde ks|kdv|burgers.")
+    out = check_output(args.out, inputs=(args.src,), overwrite=args.overwrite)
+    with atomic_output(out) as tmp:
+        if args.format == "lpsda":
+            datasets.import_lpsda(
+                args.src,
+                tmp,
+                pde=args.pde,
+                split=args.split,
+                nu=args.nu,
+                dtype=args.dtype,
+            )
+        else:
+            datasets.import_pdearena_smoke(
+                args.src, tmp, split=args.split, dtype=args.dtype
+            )
     print(f"wrote {out}")
     return 0
 
@@ -208,6 +262,7 @@ def _augment(args: argparse.Namespace) -> int:
     from pdessl.augment import augment_file
     from pdessl.datasets import open_dataset
 
+    out = check_output(args.out, inputs=(args.src,), overwrite=args.overwrite)
     with open_dataset(args.src) as ds:
         pde = str(ds.attrs["pde"])
     strengths = {}
@@ -235,9 +290,8 @@ def _augment(args: argparse.Namespace) -> int:
     generators = symmetries.default_generators(pde, **strengths)
     generators = tuple(g for g in generators if g.regriddable)
     aug = symmetries.Augmentation(generators, trotter_order=1, trotter_steps=1)
-    out = augment_file(
-        args.src, args.out, aug, seed=args.seed, crop_time=args.crop_time
-    )
+    with atomic_output(out) as tmp:
+        augment_file(args.src, tmp, aug, seed=args.seed, crop_time=args.crop_time)
     print(f"wrote {out} ({', '.join(aug.names)})")
     return 0
 
@@ -253,15 +307,20 @@ def _pretrain(args: argparse.Namespace) -> int:
             num_processes=args.num_processes,
             process_id=args.process_id,
         )
-    elif (
-        "SLURM_NTASKS" in __import__("os").environ
-        and int(__import__("os").environ["SLURM_NTASKS"]) > 1
-    ):
+    elif "SLURM_NTASKS" in os.environ and int(os.environ["SLURM_NTASKS"]) > 1:
         jax.distributed.initialize()
     from pdessl.training import load_config, pretrain
 
     overrides = dict(steps=args.steps, seed=args.seed)
     config = load_config(args.config, **overrides)  # errors before submitting
+    if args.data is not None:
+        _check_data(args.data, "--data")
+    workdir = Path(args.workdir)
+    if workdir.exists() and not workdir.is_dir():
+        raise UserError(
+            f"--workdir {workdir} is a file; give a directory (it is created if "
+            "missing, and a run in it is resumed)."
+        )
     if args.slurm:
         from pdessl.training._slurm import slurm_parameters, submit_pretraining
 
@@ -285,7 +344,17 @@ def _pretrain(args: argparse.Namespace) -> int:
             "Submit the same command again to resume after a preemption or timeout."
         )
         return 0
-    metrics = pretrain(config, args.workdir, data=args.data)
+    workdir.mkdir(parents=True, exist_ok=True)
+    with contextlib.ExitStack() as stack:
+        if jax.process_index() == 0:  # one lock for all processes of the run
+            from pdessl.runlock import RunLock
+
+            stack.enter_context(
+                RunLock(
+                    workdir / "pretrain.lock", what=f"the pretraining workdir {workdir}"
+                )
+            )
+        metrics = pretrain(config, args.workdir, data=args.data)
     if "preempted_at" in metrics:
         from pdessl.training._preemption import EXIT_CODE
 
@@ -312,13 +381,36 @@ def _seeds(text: str) -> tuple[int, ...]:
 
 
 def _write_json(path: str | None, report: dict) -> None:
-    """Write a command's results as JSON when `--out` was given."""
+    """Write a command's results as JSON when `--out` was given (checked before the
+    work by `check_output`)."""
     if path:
-        import json
-
-        with open(path, "w") as f:
-            json.dump(report, f, indent=1)
+        write_json(path, report)
         print(f"wrote {path}")
+
+
+def _check_data(path: str, flag: str) -> str:
+    """Refuse an input dataset that cannot be read, is incomplete, has inconsistent
+    grid metadata or holds NaN/Inf; return its PDE."""
+    from pdessl import datasets
+
+    with datasets.open_dataset(path) as ds:
+        pde = str(ds.attrs.get("pde", ""))
+    try:
+        datasets.check_finite(path)
+    except datasets.DatasetFileError as err:
+        raise UserError(f"{flag}: {err}") from None
+    return pde
+
+
+def _check_pair(train: str, test: str) -> None:
+    """The train and test files must hold the same PDE."""
+    pdes = _check_data(train, "--train"), _check_data(test, "--test")
+    if pdes[0] != pdes[1]:
+        raise UserError(
+            f"--train {train} holds {pdes[0]!r} data but --test {test} holds "
+            f"{pdes[1]!r}; give a train and a test split of the same PDE "
+            "(`pdessl inspect FILE` shows a file's PDE)."
+        )
 
 
 def _probe(args: argparse.Namespace) -> int:
@@ -326,6 +418,13 @@ def _probe(args: argparse.Namespace) -> int:
     import pdessl
     from pdessl import downstream
 
+    if args.out:
+        check_output(
+            args.out,
+            inputs=(args.encoder, args.train, args.test),
+            overwrite=args.overwrite,
+        )
+    _check_pair(args.train, args.test)
     encoder = pdessl.load_encoder(args.encoder)
     report = downstream.run_regression(
         encoder,
@@ -360,6 +459,13 @@ def _timestep(args: argparse.Namespace) -> int:
             raise ValueError(f"--{what} needs at least one comma-separated value.")
         return items
 
+    if args.out:
+        check_output(
+            args.out,
+            inputs=(args.encoder, args.train, args.test),
+            overwrite=args.overwrite,
+        )
+    _check_pair(args.train, args.test)
     cond = args.cond or ("none,params,ssl" if args.encoder else "none,params")
     modes = names(cond, "cond")
     try:
@@ -396,9 +502,14 @@ def _embed(args: argparse.Namespace) -> int:
     import pdessl
     from pdessl.api import write_embeddings
 
+    out = check_output(
+        args.out, inputs=(args.encoder, args.data), overwrite=args.overwrite
+    )
+    _check_data(args.data, "DATA")
     encoder = pdessl.load_encoder(args.encoder)
     emb = pdessl.embed_dataset(encoder, args.data, crops=args.crops)
-    write_embeddings(emb, args.out)
+    with atomic_output(out) as tmp:
+        write_embeddings(emb, tmp)
     n, dim = emb.representation.shape
     print(f"wrote {n} representations of dimension {dim} to {args.out}")
     return 0
@@ -413,6 +524,14 @@ def _experiment(args: argparse.Namespace) -> int:
     run_experiment(config, workdir, seeds=seeds, figures=not args.no_figures)
     print(f"results in {workdir}/results.json")
     return 0
+
+
+def _add_overwrite(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing output file (never one of the inputs)",
+    )
 
 
 def _add_timestep_parser(sub) -> None:
@@ -450,11 +569,13 @@ def _add_timestep_parser(sub) -> None:
         help="PDEArena's additive conditioning instead of FiLM",
     )
     tst.add_argument("--out", default=None, help="write the results as JSON")
+    _add_overwrite(tst)
     tst.set_defaults(func=_timestep)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pdessl", description=__doc__)
+    parser.add_argument("--debug", action="store_true", help=_DEBUG_HELP)
     sub = parser.add_subparsers(dest="command", required=True)
     sim = sub.add_parser(
         "simulate",
@@ -471,6 +592,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--viscosity", type=float, default=0.01)
     sim.add_argument("--seed", type=int, default=0)
     sim.add_argument("--out", help="optional .npz file for the trajectories")
+    _add_overwrite(sim)
     sim.set_defaults(func=_simulate)
 
     gen = sub.add_parser("generate", help="generate a recipe's split into an HDF5 file")
@@ -505,6 +627,7 @@ def build_parser() -> argparse.ArgumentParser:
     mer = sub.add_parser("merge", help="join the shards of one generation")
     mer.add_argument("shards", nargs="+")
     mer.add_argument("--out", required=True)
+    _add_overwrite(mer)
     mer.set_defaults(func=_merge)
 
     ins = sub.add_parser("inspect", help="dims, ranges, attributes, NaN check")
@@ -520,6 +643,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="a second file (e.g. from pdessl augment) shown below",
     )
+    _add_overwrite(plo)
     plo.set_defaults(func=_plot)
 
     imp = sub.add_parser("import", help="convert LPSDA or PDEArena files to our layout")
@@ -540,6 +664,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="LPSDA burgers only: the heat file's viscosity (LPSDA: 0.01)",
     )
     imp.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    _add_overwrite(imp)
     imp.set_defaults(func=_import)
 
     aug = sub.add_parser(
@@ -561,6 +686,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="frames kept per sample (needed with time_shift)",
     )
+    _add_overwrite(aug)
     aug.set_defaults(func=_augment)
 
     pre = sub.add_parser(
@@ -612,6 +738,7 @@ def build_parser() -> argparse.ArgumentParser:
     pro.add_argument("--log-target", choices=("auto", "yes", "no"), default="auto")
     pro.add_argument("--crops", choices=("mean", "first"), default="mean")
     pro.add_argument("--out", default=None, help="write the results as JSON")
+    _add_overwrite(pro)
     pro.set_defaults(func=_probe)
 
     emb = sub.add_parser("embed", help="representations of every trajectory of a file")
@@ -619,6 +746,7 @@ def build_parser() -> argparse.ArgumentParser:
     emb.add_argument("data", help="a dataset file (HDF5)")
     emb.add_argument("--out", required=True)
     emb.add_argument("--crops", choices=("mean", "first"), default="mean")
+    _add_overwrite(emb)
     emb.set_defaults(func=_embed)
     exp = sub.add_parser(
         "experiment", help="data, pretraining and evaluation from one TOML file"
@@ -639,16 +767,68 @@ def build_parser() -> argparse.ArgumentParser:
     qs.set_defaults(func=_experiment, config="quickstart")
 
     _add_timestep_parser(sub)
+    for command in sub.choices.values():  # also accepted after the command
+        command.add_argument(
+            "--debug", action="store_true", default=argparse.SUPPRESS, help=_DEBUG_HELP
+        )
     return parser
 
 
+_DEBUG_HELP = "show the full traceback of an error (for bug reports)"
+
+
+def _user_message(err: BaseException) -> str | None:
+    """The one-paragraph message for an expected failure (bad input, a file that
+    cannot be read or written, a missing optional dependency), or None for an
+    unexpected exception, i.e. a bug, which keeps its traceback."""
+    if isinstance(err, UnicodeDecodeError):
+        return (
+            f"a file given as text is binary ({err.reason} at byte {err.start}); "
+            "check that each argument names the right kind of file."
+        )
+    if isinstance(err, (ValueError, ImportError, RuntimeError, FloatingPointError)):
+        return str(err)
+    if isinstance(err, OSError):
+        return describe_os_error(err)
+    if isinstance(err, KeyError) and _raised_by_file_library(err):
+        return (
+            f"a file lacks the entry {err}: it is not in the layout pdessl expects "
+            "(a foreign or damaged file). Check the paths; `pdessl inspect FILE` "
+            "describes a dataset file."
+        )
+    return None
+
+
+def _raised_by_file_library(err: BaseException) -> bool:
+    tb = err.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    name = tb.tb_frame.f_code.co_filename if tb is not None else ""
+    # h5py's compiled modules report paths like "h5py/h5o.pyx".
+    parts = Path(name).parts
+    return any(lib in parts[:-1] for lib in ("h5py", "h5netcdf"))
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser().parse_args(_negative_values_attached(argv))
     try:
         return args.func(args)
-    except (ValueError, ImportError, RuntimeError, FileNotFoundError) as err:
-        # Library errors name the problem and the fix; no traceback for users.
-        print(f"pdessl {args.command}: error: {err}", file=sys.stderr)
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        # Outputs are written under temporary names and locks released on the way
+        # out: nothing half-written is left under a real name.
+        print(f"pdessl {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:
+        message = _user_message(err)
+        if message is None or args.debug:
+            raise
+        # Expected failures name the file and the fix; no traceback for users.
+        if not isinstance(err, UserError):
+            message += " (--debug shows the traceback)"
+        print(f"pdessl {args.command}: error: {message}", file=sys.stderr)
         return 2
 
 

@@ -120,7 +120,8 @@ def test_linear_probe_recovers_a_linearly_encoded_target(rng):
     # cross-validated ridge's shrinkage, far below the 1e-3.
     assert downstream.nmse(probe(features[100:]), targets[100:]) < 1e-3
     # Control: the same probe on features unrelated to the target cannot do better
-    # than roughly the target's relative spread.
+    # than roughly the target's relative spread (measured over seeds 0-7: 0.72-10.6,
+    # so 0.05 leaves a factor 14).
     noise = rng.normal(size=(n, dim))
     probe = downstream.fit_linear_probe(noise[:100], targets[:100])
     assert downstream.nmse(probe(noise[100:]), targets[100:]) > 0.05
@@ -139,9 +140,12 @@ def test_mlp_probe_learns_a_nonlinear_target(rng):
     linear = downstream.fit_linear_probe(features[:192], tf.forward(targets[:192]))
     lin_pred = tf.inverse(linear(features[192:])).ravel()
     # sin(2x) + y^2 is far from linear: the MLP must beat the linear probe clearly.
+    # Measured over data seeds 0-7 (PDESSL_TEST_SEED) and MLP seeds 0-1: MLP NMSE
+    # 0.021-0.039, linear 0.103-0.146, ratio 0.18-0.28. Bounds at 1.5x the worst:
+    # 0.06 (an MLP no better than linear fails it) and a ratio of 0.5 (1.8x).
     mlp_err = downstream.nmse(pred, targets[192:])
     assert mlp_err < 0.5 * downstream.nmse(lin_pred, targets[192:])
-    assert mlp_err < 0.05
+    assert mlp_err < 0.06
 
 
 def test_metrics_follow_the_paper_definitions():
@@ -211,7 +215,7 @@ def test_supervised_baseline_learns_the_viscosity(files):
         train,
         tf.forward(train.nu.values),
         generators=downstream.supervised_generators("burgers", "nu"),
-        steps=120,
+        steps=300,
         batch_size=12,
         seed=0,
     )
@@ -219,7 +223,13 @@ def test_supervised_baseline_learns_the_viscosity(files):
 
     pred = tf.inverse(supervised_predict(model, state, enc.header, test)).ravel()
     constant = np.full_like(test.nu.values, np.exp(tf.mean[0]))
-    assert downstream.nmse(pred, test.nu.values) < 0.7 * downstream.nmse(
+    # Measured on this fixture (constant NMSE 0.245), NMSE / constant NMSE over
+    # training seeds 0-7: 300 steps 0.59-0.68 (used here); 120 steps, as before,
+    # 0.70-0.86, too close to the constant for any margin (the old bound 0.7 failed
+    # at 0.701 here and 0.71 on another machine); 600 steps overfit the 24 samples
+    # (0.69-0.88); 2 steps, i.e. broken training, 0.94-0.98. Bound 0.8: at least a
+    # 20 % improvement on the constant, the worst observed (32 %) divided by 1.6.
+    assert downstream.nmse(pred, test.nu.values) < 0.8 * downstream.nmse(
         constant, test.nu.values
     )
 

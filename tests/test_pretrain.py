@@ -99,6 +99,12 @@ def test_sigkilled_pretraining_resumes_to_the_same_losses(
     res = subprocess.run(cmd, capture_output=True, text=True, check=True)
     assert "resumed from step 20" in res.stdout
     _assert_same_losses(reference_losses, _losses(tmp_path), (30, 40))
+    # The killed run left its lock (taken over) and a row for step 30 after the
+    # checkpoint at 20 (dropped on resume): one row per logged step.
+    assert "taking over the stale lock" in res.stderr
+    assert not (tmp_path / "pretrain.lock").exists()
+    steps = [json.loads(line)["step"] for line in open(tmp_path / "metrics.jsonl")]
+    assert steps == [10, 20, 30, 40]
 
 
 def test_preemption_signal_stops_at_the_next_step_and_resumes(

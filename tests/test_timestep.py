@@ -173,7 +173,9 @@ def test_parameter_conditioning_beats_none_where_the_parameter_matters(rng):
     assert scores["none"]["one_step"] > 0.7 * floor.mean(), (scores, floor.mean())
     # The conditioned model beats the best possible unconditioned predictor 10-fold
     # (measured: ~400-fold, so seeds and platforms have ample slack), and the
-    # trained unconditioned model on the rollout too.
+    # trained unconditioned model on the rollout too. Over PDESSL_TEST_SEED 0-5:
+    # none / floor 1.00-1.23 (bound 0.7), params / floor 0.0023-0.0030 (bound 0.1),
+    # rollout params / none 0.0086-0.0096 (bound 0.1).
     assert scores["params"]["one_step"] < 0.1 * floor.mean(), scores
     assert scores["params"]["rollout"] < 0.1 * scores["none"]["rollout"], scores
 

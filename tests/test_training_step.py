@@ -79,7 +79,7 @@ def test_tiny_run_lowers_the_loss_without_collapse(setup):
     key = jax.random.key(2)
     losses, stds = [], []
     step = 0
-    for epoch in range(10):
+    for epoch in range(20):
         for batch in loader.epoch(epoch):
             model, state, opt_state, m = train_step(
                 (static, batch, key, step), model, state, opt_state
@@ -87,9 +87,13 @@ def test_tiny_run_lowers_the_loss_without_collapse(setup):
             losses.append(float(m["loss"]))
             stds.append(float(m["repr_std"]))
             step += 1
-    # 20 steps of AdamW on a tiny network: the VICReg loss must come down clearly,
+    # 40 steps of AdamW on a tiny network: the VICReg loss must come down clearly,
     # and the representation must not collapse (a collapsed encoder has
-    # per-dimension std ~ 0).
+    # per-dimension std ~ 0). Measured last-4 / first-4 loss ratio with the init
+    # key, loader seed and step key shifted by 0-7: 0.67-0.83 (final std
+    # 0.28-0.46); after 20 steps it was 0.75-0.97 (0.887 for this test's seeds,
+    # 1.5 % inside the bound). 0.9 asks for a 10 % decrease, the worst observed
+    # (17 %) divided by 1.7.
     assert np.mean(losses[-4:]) < 0.9 * np.mean(losses[:4]), losses
     assert stds[-1] > 1e-2, stds
 
@@ -119,4 +123,8 @@ def test_a_few_lars_steps_lower_the_loss(setup):
         losses.append(float(m["loss"]))
     # Measured ratio 0.89 at lr 3 (lr 10 diverged). The two alternating batches
     # differ by ~10 % in loss, hence means over 4 steps and a 5 % margin.
+    # Re-measured (issue 13) with the build seed, loader seed and step key shifted
+    # by 0-5: 0.88-1.05 at 20 steps (0.938 for the seeds here); 40 steps 0.84-1.01,
+    # 80 steps 0.83-1.05, lr 1.5 or 5 no better. At this size no bound has a
+    # margin over seeds: a smoke check, kept under `slow`, that fails on some seeds.
     assert np.mean(losses[-4:]) < 0.95 * np.mean(losses[:4]), losses

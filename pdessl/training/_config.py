@@ -6,6 +6,9 @@ import tomllib
 from importlib import resources
 from pathlib import Path
 
+from pdessl.errors import UserError
+from pdessl.tomlfile import read_toml_text
+
 OPTIMIZERS = ("adamw", "lars")
 VIEWS = ("independent", "same_crop")
 COORDINATES = ("absolute", "centred")
@@ -107,16 +110,16 @@ def read_toml(name_or_path: str | Path, package: str, folder: str, what: str) ->
     shipped = shipped_tomls(package, folder)
     if name in shipped:
         text = (resources.files(package) / folder / f"{name}.toml").read_text()
-    elif Path(name).is_file():
-        text = Path(name).read_text()
+    elif Path(name).exists() or Path(name).suffix:
+        text = read_toml_text(name, what=what)
     else:
-        raise ValueError(
+        raise UserError(
             f"unknown {what} {name!r}: not shipped ({', '.join(shipped)}) nor a file."
         )
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
-        raise ValueError(f"{name}: invalid TOML: {err}") from None
+        raise UserError(f"{name}: invalid TOML: {err}. Fix the file.") from None
 
 
 def presets() -> list[str]:
@@ -130,10 +133,40 @@ def load_config(name_or_path: str | Path, **overrides) -> PretrainConfig:
     fields = {f.name: f for f in dataclasses.fields(PretrainConfig)}
     unknown = set(data) - set(fields)
     if unknown:
-        raise ValueError(
-            f"unknown config key(s) {sorted(unknown)}; known: {sorted(fields)}."
+        raise UserError(
+            f"{name_or_path}: unknown config key(s) {sorted(unknown)}; known: "
+            f"{sorted(fields)}."
         )
     for k, v in data.items():
         if isinstance(v, list):
             data[k] = tuple(v)
+        _check_type(k, v, fields[k], name_or_path)
     return PretrainConfig(**data)
+
+
+def _check_type(key: str, value, field: dataclasses.Field, source) -> None:
+    """A TOML value of the wrong kind (`steps = "100"`) is named here, before it
+    fails deep inside training."""
+    default = (
+        field.default_factory()
+        if field.default_factory is not dataclasses.MISSING
+        else field.default
+    )
+    kinds = {
+        bool: ((bool,), "true or false"),
+        int: ((int,), "an integer"),
+        float: ((int, float), "a number"),
+        str: ((str,), "a string"),
+        tuple: ((list, tuple), "a list"),
+        dict: ((dict,), "a table"),
+    }
+    for kind, (accepted, words) in kinds.items():
+        if isinstance(default, kind):
+            ok = isinstance(value, accepted) and (
+                kind is bool or not isinstance(value, bool)
+            )
+            if not ok:
+                raise UserError(
+                    f"{source}: {key} must be {words}, got {value!r}; fix the config."
+                )
+            return

@@ -9,6 +9,7 @@ from pathlib import Path
 import equinox as eqx
 import jax
 
+from pdessl.errors import UserError
 from pdessl.models import ResNet
 
 FORMAT = "pdessl-encoder-1"
@@ -43,6 +44,11 @@ def load_encoder(path) -> tuple[ResNet, eqx.nn.State, dict]:
     """`(encoder, state, header)` from a file written by `export_encoder`; the encoder
     is in inference mode (running BatchNorm statistics)."""
     path = Path(path)
+    if path.is_dir():
+        raise UserError(
+            f"{path} is a directory, not an encoder file; give the encoder.eqx inside "
+            "a pretraining workdir."
+        )
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist.")
     with open(path, "rb") as f:

@@ -27,6 +27,7 @@ from pdessl.models import Projector, ResNet
 
 from ._config import PretrainConfig
 from ._export import export_encoder
+from ._metrics import keep_metrics_through
 from ._preemption import PreemptionNotice
 from ._probe import effective_rank, ridge_probe_nmse
 from ._step import ChannelScales, SSLModel, batch_views, train_step
@@ -337,8 +338,8 @@ def pretrain(
     key = jax.random.key(config.seed + 1)
     metrics_path = workdir / "metrics.jsonl"
     lead = index == 0  # only process 0 writes metrics and the exported encoder
-    if lead and start == 0 and metrics_path.exists():
-        metrics_path.unlink()
+    if lead:
+        keep_metrics_through(metrics_path, start)  # one row per step after resumes
     scalars = (
         summary_writer(str(workdir / "tensorboard"))
         if summary_writer is not None and lead
