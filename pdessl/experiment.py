@@ -324,7 +324,7 @@ def _figures(
         axes[3].set(
             xlabel="step",
             ylabel="NMSE (variance-normalised)",
-            title=f"online ridge probe: {pre_config.probe_target}",
+            title=f"online ridge probe: {pre_config.probe_target} (log if > 3x span)",
         )
     else:
         axes[3].set_axis_off()
