@@ -264,6 +264,10 @@ BAD_INPUT = {
         ["embed", "{d}/enc.eqx", "{d}/test.h5", "--out", "{d}/enc.eqx/o.h5"],
         "enc.eqx is a file, not a directory",
     ),
+    "pretrain-other-pde": (
+        ["pretrain", "tiny", "--workdir", "{d}/w", "--data", "{d}/kdv.h5"],
+        "kdv.h5 holds 'kdv' data but the config's pde is 'burgers'",
+    ),
     "out-dir-not-creatable": (
         ["embed", "{d}/enc.eqx", "{d}/test.h5", "--out", "/proc/pdessl-no/o.h5"],
         "cannot create the directory /proc/pdessl-no",

@@ -26,6 +26,7 @@ from pdessl import datasets, symmetries
 from pdessl.models import Projector, ResNet
 
 from ._config import PretrainConfig
+from ._data_pde import check_data_pde
 from ._export import export_encoder
 from ._metrics import keep_metrics_through
 from ._preemption import PreemptionNotice
@@ -272,6 +273,7 @@ def pretrain(
 
             multihost_utils.sync_global_devices("pdessl: training data generated")
     ds = datasets.open_dataset(data)
+    check_data_pde(config, ds, data)
     count, index = jax.process_count(), jax.process_index()
     if config.batch_size % count:
         raise ValueError(
