@@ -632,3 +632,86 @@ def test_metrics_keep_only_rows_up_to_the_restored_step(tmp_path):
     assert not path.exists()
     keep_metrics_through(path, 10)  # nothing to do
     assert not path.exists()
+
+
+# --- 6. crafted encoder headers -----------------------------------------------------
+
+
+def _with_header(files, tmp_path, edit):
+    """A copy of the fixture encoder whose JSON header line is replaced by
+    `edit(header)` (the serialised leaves follow unchanged)."""
+    head, _, leaves = (files / "enc.eqx").read_bytes().partition(b"\n")
+    out = tmp_path / "crafted.eqx"
+    out.write_bytes(json.dumps(edit(json.loads(head))).encode() + b"\n" + leaves)
+    return out
+
+
+def _set(**values):
+    def edit(header):
+        for key, value in values.items():
+            if "." in key:
+                outer, inner = key.split(".")
+                header[outer][inner] = value
+            else:
+                header[key] = value
+        return header
+
+    return edit
+
+
+def _drop(*keys):
+    def edit(header):
+        for key in keys:
+            if "." in key:
+                outer, inner = key.split(".")
+                del header[outer][inner]
+            else:
+                del header[key]
+        return header
+
+    return edit
+
+
+HEADERS = {
+    "no-in-channels": (_drop("in_channels"), "header lacks the key(s) ['in_channels']"),
+    "no-scales": (_drop("scales", "pde"), "lacks the key(s) ['pde', 'scales']"),
+    "widths-string": (_set(widths="64"), "header's 'widths' is \"64\", expected a non"),
+    "widths-floats": (_set(widths=[8.5]), "'widths' is [8.5], expected a non-empty"),
+    "depths-empty": (_set(depths=[]), "'depths' is [], expected a non-empty list"),
+    "depths-length": (_set(depths=[1, 1, 1, 1, 1]), "expected one entry per width"),
+    "stem-string": (_set(imagenet_stem="yes"), "'imagenet_stem' is \"yes\", expected"),
+    "in-channels-bool": (_set(in_channels=True), "'in_channels' is true, expected a"),
+    "crop-negative": (_set(crop_space=-4), "'crop_space' is -4, expected a positive"),
+    "pde-number": (_set(pde=3), "'pde' is 3, expected a PDE name"),
+    "config-list": (_set(config=[]), "'config' is [], expected an object"),
+    "scale-string": (_set(**{"scales.t": "1"}), "'scales.t' is \"1\", expected a pos"),
+    "scale-zero": (_set(**{"scales.u": 0.0}), "'scales.u' is 0.0, expected a positive"),
+    "scale-missing": (_drop("scales.x"), "header's 'scales' is {"),
+    "scale-unknown": (_set(**{"scales.w": 1.0}), "(optionally ['t_ref', 'x_ref',"),
+    "header-list": (lambda h: [h], "its header is a list, not a JSON object"),
+}
+
+
+@pytest.mark.parametrize("case", HEADERS, ids=list(HEADERS))
+def test_a_crafted_encoder_header_is_refused_naming_the_key(run, files, tmp_path, case):
+    edit, message = HEADERS[case]
+    enc = _with_header(files, tmp_path, edit)
+    before = enc.read_bytes()
+    code, err = run("embed", str(enc), "{d}/test.h5", "--out", str(tmp_path / "o.h5"))
+    assert code == 2
+    assert f"{enc}: " in err or case == "header-list", err
+    assert message in err, err
+    assert err.strip().count("\n") == 0, err
+    assert enc.read_bytes() == before and not (tmp_path / "o.h5").exists()
+
+
+@pytest.mark.parametrize("command", ["probe", "timestep"])
+def test_probe_and_timestep_refuse_a_crafted_header(run, files, tmp_path, command):
+    enc = _with_header(files, tmp_path, _set(group_norm=1))
+    args = {
+        "probe": [*_PROBE[:2], str(enc), *_PROBE[3:]],
+        "timestep": [*_TIMESTEP, "--encoder", str(enc), "--cond", "ssl"],
+    }[command]
+    code, err = run(*args)
+    assert code == 2
+    assert f"{enc}: the encoder header's 'group_norm' is 1, expected true" in err, err
