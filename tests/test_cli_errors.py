@@ -715,3 +715,118 @@ def test_probe_and_timestep_refuse_a_crafted_header(run, files, tmp_path, comman
     code, err = run(*args)
     assert code == 2
     assert f"{enc}: the encoder header's 'group_norm' is 1, expected true" in err, err
+
+
+# --- 7. experiments reuse a stage only with the settings that made it ---------------
+
+_EXPERIMENT = """
+name = "fingerprint"
+recipe = "burgers-tiny"
+unlabelled = {unlabelled}
+test = 4
+seeds = [0]
+controls = false
+
+[pretrain]
+preset = "tiny"
+steps = {steps}
+"""
+
+
+@pytest.fixture
+def stub_stages(monkeypatch):
+    """Generation, pretraining and encoder loading replaced by stubs that record
+    their calls: the stage checks run, the expensive work does not."""
+    import pdessl
+    import pdessl.training
+
+    calls = []
+
+    def generate(recipe, split, path, num_samples, progress):
+        calls.append(("generate", split, num_samples))
+        path.write_bytes(b"data")
+
+    def pretrain(config, workdir, data, progress):
+        calls.append(("pretrain", config.steps))
+        (workdir / "encoder.eqx").write_bytes(b"encoder")
+
+    monkeypatch.setattr(datasets, "generate", generate)
+    monkeypatch.setattr(pdessl.training, "pretrain", pretrain)
+    monkeypatch.setattr(pdessl, "load_encoder", lambda path: None, raising=False)
+    return calls
+
+
+def _experiment(tmp_path, unlabelled=8, steps=10):
+    path = tmp_path / f"exp-{unlabelled}-{steps}.toml"
+    path.write_text(_EXPERIMENT.format(unlabelled=unlabelled, steps=steps))
+    return str(path)
+
+
+def test_an_experiment_refuses_stages_made_with_other_settings(
+    run, tmp_path, stub_stages, monkeypatch
+):
+    import os as os_module
+
+    replaced = []
+    real_replace = os_module.replace
+
+    def replace(src, dst):
+        replaced.append((str(src), str(dst)))
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os_module, "replace", replace)
+    work = tmp_path / "work"
+    args = ["--workdir", str(work), "--no-figures"]
+    assert run("experiment", _experiment(tmp_path), *args) == (0, "")
+    generated = [("generate", "train", 8), ("generate", "test", 4)]
+    assert stub_stages == [*generated, ("pretrain", 10)]
+    data = json.loads((work / "data" / "fingerprint.json").read_text())
+    assert data["unlabelled"] == 8 and "[grid]" in data["recipe_source"]
+    assert (
+        json.loads((work / "pretrain" / "fingerprint.json").read_text())["config"][
+            "steps"
+        ]
+        == 10
+    )
+    # results.json is written under another name and renamed into place.
+    assert (str(work / "results.json")) in [dst for _, dst in replaced]
+    assert not [p for p in work.iterdir() if ".partial" in p.name]
+    snapshot = _digests(work / "data"), _digests(work / "pretrain")
+
+    # Same settings: both stages are reused as they are.
+    assert run("experiment", _experiment(tmp_path), *args) == (0, "")
+    assert len(stub_stages) == 3
+    # Other data settings: refused, naming the change and the fix.
+    code, err = run("experiment", _experiment(tmp_path, unlabelled=16), *args)
+    assert code == 2
+    assert f"{work / 'data'} holds the data of other settings (changed: " in err
+    assert "unlabelled (8 -> 16)" in err
+    assert "Use a new --workdir, or delete" in err and "to redo the data stage" in err
+    # Other pretraining settings on the same data: refused too.
+    code, err = run("experiment", _experiment(tmp_path, steps=20), *args)
+    assert code == 2
+    assert f"{work / 'pretrain'} holds the pretraining of other settings" in err
+    assert "(changed: config.steps (10 -> 20))" in err, err
+    assert "redo the pretraining stage" in err
+    assert len(stub_stages) == 3  # nothing was generated or trained again
+    assert (_digests(work / "data"), _digests(work / "pretrain")) == snapshot
+    # After deleting the data folder, the new data invalidate the old encoder.
+    shutil.rmtree(work / "data")
+    code, err = run("experiment", _experiment(tmp_path, unlabelled=16), *args)
+    assert code == 2 and "holds the pretraining of other settings (changed: data" in err
+
+
+def test_a_stage_folder_without_fingerprint_is_adopted_with_a_note(
+    tmp_path, stub_stages, capsys
+):
+    work = tmp_path / "work"
+    (work / "data").mkdir(parents=True)
+    for split in ("train", "test"):
+        (work / "data" / f"{split}.h5").write_bytes(b"old data")
+    args = ["experiment", _experiment(tmp_path), "--workdir", str(work)]
+    assert main([*args, "--no-figures"]) == 0
+    assert (
+        "has no fingerprint.json (made before fingerprints)" in capsys.readouterr().out
+    )
+    assert stub_stages == [("pretrain", 10)]  # the old data were reused
+    assert (work / "data" / "fingerprint.json").exists()
