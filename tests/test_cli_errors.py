@@ -830,3 +830,51 @@ def test_a_stage_folder_without_fingerprint_is_adopted_with_a_note(
     )
     assert stub_stages == [("pretrain", 10)]  # the old data were reused
     assert (work / "data" / "fingerprint.json").exists()
+
+
+# --- 8. merge keeps the generation's seed and split ---------------------------------
+
+
+def _as_shard(i, **changes):
+    """Relabel the 8-sample fixture file as shard `i` of 2 of a 16-sample generation."""
+
+    def edit(f):
+        identity = json.loads(f.attrs["identity"])
+        identity.update(num_samples=16, shard=[i, 2], sample_start=8 * i)
+        identity.update(changes)
+        f.attrs["identity"] = json.dumps(identity)
+
+    return edit
+
+
+def test_merge_keeps_the_seed_and_split_attributes(run, files, tmp_path):
+    with h5py.File(files / "train.h5") as f:
+        assert (f.attrs["seed"], f.attrs["split"]) == (0, "train")
+    shards = [
+        _copy_with(files / "train.h5", tmp_path / f"s{i}.h5", _as_shard(i))
+        for i in range(2)
+    ]
+    out = tmp_path / "merged.h5"
+    code, err = run("merge", *map(str, shards), "--out", str(out))
+    assert code == 0, err
+    with h5py.File(out) as f:
+        assert (f.attrs["seed"], f.attrs["split"]) == (0, "train")
+        assert json.loads(f.attrs["identity"])["seed"] == 0
+        assert f["u"].shape[0] == 16
+    with datasets.open_dataset(out) as ds:
+        assert (int(ds.attrs["seed"]), str(ds.attrs["split"])) == (0, "train")
+
+
+@pytest.mark.parametrize("key, value", [("seed", 1), ("split", "test")])
+def test_merge_refuses_shards_of_another_seed_or_split(
+    run, files, tmp_path, key, value
+):
+    a = _copy_with(files / "train.h5", tmp_path / "a.h5", _as_shard(0))
+    b = _copy_with(files / "train.h5", tmp_path / "b.h5", _as_shard(1, **{key: value}))
+    before = a.read_bytes(), b.read_bytes()
+    out = tmp_path / "merged.h5"
+    code, err = run("merge", str(a), str(b), "--out", str(out))
+    assert code == 2
+    assert f"{b} belongs to another generation (differs in ['{key}'])" in err, err
+    assert (a.read_bytes(), b.read_bytes()) == before and not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.h5", "b.h5"]
