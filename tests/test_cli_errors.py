@@ -476,6 +476,7 @@ NONFINITE = {
     "probe": [*_PROBE[:4], "{d}/nan.h5", *_PROBE[5:]],
     "timestep": ["timestep", "--train", "{d}/train.h5", "--test", "{d}/nan.h5"],
     "pretrain": ["pretrain", "tiny", "--workdir", "{d}/w", "--data", "{d}/nan.h5"],
+    "augment": ["augment", "{d}/nan.h5", "--out", "{d}/o.h5"],
 }
 
 
@@ -878,3 +879,85 @@ def test_merge_refuses_shards_of_another_seed_or_split(
     assert f"{b} belongs to another generation (differs in ['{key}'])" in err, err
     assert (a.read_bytes(), b.read_bytes()) == before and not out.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.h5", "b.h5"]
+
+
+# --- 9. import keeps NaN or Inf only when asked to ----------------------------------
+
+
+def _lpsda_source(path, field, bad_samples):
+    """An LPSDA-layout file (5 samples, 4 frames, 16 points) with a NaN or Inf in
+    each of `bad_samples`."""
+    u = np.full((5, 4, 16), 1.5) + 0.1 * np.sin(np.arange(16))
+    for i, value in zip(bad_samples, [np.nan, np.inf, -np.inf] * 3, strict=False):
+        u[i, i % 4, i] = value
+    with h5py.File(path, "w") as f:
+        g = f.create_group("train")
+        g[f"{field}_4-16"] = u
+        g["x"] = np.tile(np.arange(16) * 0.4, (5, 1))
+        g["dx"] = np.full(5, 0.4)
+        g["t"] = np.tile(np.linspace(0.0, 3.0, 4), (5, 1))
+        g["dt"] = np.full(5, 1.0)
+    return path
+
+
+def _pdearena_source(path, bad_samples):
+    data = {k: np.ones((4, 3, 8, 6)) for k in ("u", "vx", "vy")}
+    for i in bad_samples:
+        data["vx" if i % 2 else "vy"][i, 1, 2, 3] = np.nan
+    with h5py.File(path, "w") as f:
+        g = f.create_group("train")
+        for k, v in data.items():
+            g[k] = v
+        g["t"] = np.tile(np.linspace(18.0, 21.0, 3), (4, 1))
+        g["dt"] = np.full(4, 1.5)
+        g["dx"] = np.full(4, 4.0)
+        g["dy"] = np.full(4, 32 / 6)
+        g["buo_y"] = np.full(4, 0.3)
+    return path
+
+
+IMPORTS = {
+    "lpsda-ks": (["lpsda", "--pde", "ks"], "pde", [1, 3], "2 of 5 samples"),
+    "lpsda-burgers": (["lpsda", "--pde", "burgers"], "pde", [4], "1 of 5 samples"),
+    "pdearena": (["pdearena"], None, [0, 1, 2], "3 of 4 samples"),
+}
+
+
+@pytest.mark.parametrize("case", IMPORTS, ids=list(IMPORTS))
+def test_import_refuses_non_finite_samples_unless_allowed(run, tmp_path, case):
+    (fmt, *options), field, bad, count = IMPORTS[case]
+    src = tmp_path / "src.h5"
+    if field is None:
+        _pdearena_source(src, bad)
+    else:
+        _lpsda_source(src, field, bad)
+    before = src.read_bytes()
+    out = tmp_path / "o.h5"
+    args = ["import", fmt, str(src), *options, "--out", str(out)]
+    code, err = run(*args)
+    assert code == 2
+    assert f"{src} holds NaN or Inf in {count} (indices {bad}); nothing was" in err
+    assert "Pass --allow-nonfinite" in err, err
+    assert not out.exists() and src.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["src.h5"]
+
+    code, err = run(*args, "--allow-nonfinite")
+    assert code == 0, err
+    assert src.read_bytes() == before
+    with h5py.File(out) as f:
+        assert f"{count} hold NaN or Inf, kept on request" in f.attrs["notes"]
+        fields = [f[k][...] for k in ("u", "vx", "vy") if k in f]
+        bad_rows = np.zeros(len(fields[0]), dtype=bool)
+        for values in fields:
+            bad_rows |= ~np.isfinite(values.reshape(len(values), -1)).all(axis=1)
+        assert np.flatnonzero(bad_rows).tolist() == bad
+    with pytest.raises(datasets.DatasetFileError, match="holds non-finite values"):
+        datasets.check_finite(out)  # training and evaluation still refuse it
+
+
+def test_import_of_a_finite_source_needs_no_flag(run, tmp_path):
+    src = _lpsda_source(tmp_path / "src.h5", "pde", [])
+    out = tmp_path / "o.h5"
+    code, err = run("import", "lpsda", str(src), "--pde", "kdv", "--out", str(out))
+    assert code == 0, err
+    datasets.check_finite(out)
