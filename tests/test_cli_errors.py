@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import h5py
 import numpy as np
@@ -961,3 +962,36 @@ def test_import_of_a_finite_source_needs_no_flag(run, tmp_path):
     code, err = run("import", "lpsda", str(src), "--pde", "kdv", "--out", str(out))
     assert code == 0, err
     datasets.check_finite(out)
+
+
+# --- 10. a recipe path in a pretraining config writes only inside the workdir -------
+
+
+@pytest.mark.parametrize("where", ["absolute", "dots"])
+def test_data_recipe_paths_generate_inside_the_workdir(
+    run, files, tmp_path, monkeypatch, where
+):
+    import pdessl.training._pretrain as pretraining
+
+    (tmp_path / "sub").mkdir()
+    recipe = {
+        "absolute": str(files / "recipe.toml"),
+        "dots": f"{tmp_path}/sub/../../{tmp_path.name}/sub/../r.toml",
+    }[where]
+    shutil.copyfile(files / "recipe.toml", tmp_path / "r.toml")
+    config = tmp_path / "c.toml"
+    config.write_text(f'data_recipe = "{recipe}"\nsteps = 2\n')
+    written = []
+
+    def generate(recipe, split, out, **kwargs):
+        written.append(out)
+        raise datasets.DatasetFileError("stop before generating")
+
+    monkeypatch.setattr(pretraining.datasets, "generate", generate)
+    work = tmp_path / "work"
+    before = sorted(p.name for p in tmp_path.iterdir())
+    code, err = run("pretrain", str(config), "--workdir", str(work))
+    assert code == 2 and "stop before generating" in err, err
+    stem = Path(recipe).stem
+    assert written == [work.resolve() / "data" / f"{stem}-train.h5"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*before, "work"])

@@ -263,7 +263,8 @@ def pretrain(
     workdir = Path(workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     if data is None:
-        data = workdir / "data" / f"{config.data_recipe}-train.h5"
+        # The recipe's stem only: a path in data_recipe never writes outside workdir.
+        data = workdir / "data" / f"{Path(config.data_recipe).stem}-train.h5"
         if jax.process_index() == 0 and not data.exists():
             datasets.generate(
                 datasets.load_recipe(config.data_recipe), "train", data, progress=False
