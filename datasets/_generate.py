@@ -15,6 +15,7 @@ from tqdm.auto import tqdm
 from pdessl.runlock import RunLock
 
 from ._journal import Journal, journal_dir
+from ._memory import check_memory
 from ._recipe import Recipe, recipe_fingerprint
 from ._sampling import solve_samples
 from ._store import (
@@ -152,6 +153,7 @@ def generate(
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
     num_samples = recipe.split_size(split) if num_samples is None else num_samples
+    check_memory(recipe, max(1, min(batch_size, num_samples)))  # before allocating
     if num_samples < 1:
         raise ValueError(f"num_samples must be >= 1, got {num_samples}.")
     identity = _identity(recipe, split, seed, num_samples, *shard, dtype)

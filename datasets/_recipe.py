@@ -19,6 +19,7 @@ import numpy as np
 from pdessl.errors import UserError
 from pdessl.tomlfile import read_toml_text
 
+from ._memory import check_memory
 from ._resolution import check_burgers_resolution
 
 PDE_NAMES = ("ks", "kdv", "burgers", "heat", "ns")
@@ -322,6 +323,7 @@ def parse_recipe(text: str, name: str, *, check_resolution: bool = True) -> Reci
         boundary=boundary,
     )
     try:
+        check_memory(recipe)
         if check_resolution:
             check_burgers_resolution(recipe)
     except ValueError as err:

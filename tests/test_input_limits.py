@@ -90,3 +90,36 @@ def test_resolution_cases(nu, points, refused):
     else:
         datasets.parse_recipe(text, "case")
     assert 0 < THRESHOLD < 1
+
+
+def test_a_recipe_larger_than_memory_is_refused_before_allocating(tmp_path, capsys):
+    from pdessl.datasets._memory import physical_memory
+
+    text = (_RECIPES / "burgers-tiny.toml").read_text()
+    recipe = tmp_path / "huge.toml"
+    recipe.write_text(text.replace("num_points = 64", "num_points = 4000000000"))
+    before = _digest(recipe)
+    out = tmp_path / "o.h5"
+    assert main(["generate", str(recipe), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    # 8 bytes x 4e9 points x (51 saved frames + 16 work arrays).
+    assert "solving one sample needs at least 2,144,000,000,000 bytes (1.95 TiB" in err
+    assert f"more than this machine's memory, {physical_memory():,} bytes" in err
+    assert "Use fewer grid points (grid.num_points)" in err, err
+    assert "Traceback" not in err and _digest(recipe) == before and not out.exists()
+
+
+def test_a_generation_batch_larger_than_memory_is_refused(tmp_path, monkeypatch):
+    import pdessl.datasets._memory as memory
+
+    # burgers-tiny: 8 bytes x 64 points x (51 + 16) = 34,304 bytes per sample.
+    monkeypatch.setattr(memory, "physical_memory", lambda: 1_000_000)
+    recipe = datasets.load_recipe("burgers-tiny")
+    out = tmp_path / "o.h5"
+    with pytest.raises(ValueError, match="at most 29\\)"):
+        datasets.generate(recipe, "train", out, batch_size=64, progress=False)
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(ValueError, match="a batch of 32 samples needs at least"):
+        datasets.generate(recipe, "train", out, num_samples=32, progress=False)
+    monkeypatch.setattr(memory, "physical_memory", lambda: None)  # unknown: no check
+    memory.check_memory(recipe, 10**9)
