@@ -995,3 +995,59 @@ def test_data_recipe_paths_generate_inside_the_workdir(
     stem = Path(recipe).stem
     assert written == [work.resolve() / "data" / f"{stem}-train.h5"]
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*before, "work"])
+
+
+# --- 11. broken dimension scales ----------------------------------------------------
+
+
+def _pdessl_attrs(f):
+    identity = json.dumps(dict(num_samples_in_file=2, seed=0, split="train"))
+    f.attrs.update(format_version=1, n_complete=2, identity=identity, pde="burgers")
+
+
+def _no_scales(path):
+    with h5py.File(path, "w") as f:
+        _pdessl_attrs(f)
+        f["u"] = np.zeros((2, 4, 8), "f4")
+        f["dx"] = np.ones(2)
+
+
+def _dangling_scale(path):
+    with h5py.File(path, "w") as f:
+        _pdessl_attrs(f)
+        f["u"] = np.zeros((2, 4, 8), "f4")
+        f["sample"] = np.arange(2)
+        f["sample"].make_scale("sample")
+        f["u"].dims[0].attach_scale(f["sample"])
+        del f["sample"]  # the reference in u's DIMENSION_LIST now points nowhere
+
+
+def _scale_deleted_from_a_real_file(files):
+    def make(path):
+        _copy_with(files / "test.h5", path, lambda f: f.__delitem__("time"))
+
+    return make
+
+
+BROKEN_SCALES = {
+    "none": (_no_scales, "the field 'u' lacks its dimension scales (its dimensions"),
+    "dangling": (_dangling_scale, "its dimension scales are broken (malformed"),
+    "deleted": (None, "dimension scales"),
+}
+
+
+@pytest.mark.parametrize("case", BROKEN_SCALES, ids=list(BROKEN_SCALES))
+def test_broken_dimension_scales_are_a_message(run, files, tmp_path, case):
+    make, message = BROKEN_SCALES[case]
+    path = tmp_path / "broken.h5"
+    (make or _scale_deleted_from_a_real_file(files))(path)
+    before = path.read_bytes()
+    out = tmp_path / "o.h5"
+    code, err = run("embed", "{d}/enc.eqx", str(path), "--out", str(out))
+    assert code == 2
+    assert f"{path}: " in err and message in err, err
+    assert "not written by pdessl, or was edited with h5py" in err
+    assert err.strip().count("\n") == 0, err
+    code, err = run("inspect", str(path))  # describes what is there, or refuses
+    assert code in (0, 2), err
+    assert path.read_bytes() == before and not out.exists()
