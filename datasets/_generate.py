@@ -15,6 +15,7 @@ from tqdm.auto import tqdm
 from pdessl.runlock import RunLock
 
 from ._journal import Journal, journal_dir
+from ._memory import check_memory
 from ._recipe import Recipe, recipe_fingerprint
 from ._sampling import solve_samples
 from ._store import (
@@ -152,6 +153,7 @@ def generate(
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
     num_samples = recipe.split_size(split) if num_samples is None else num_samples
+    check_memory(recipe, max(1, min(batch_size, num_samples)))  # before allocating
     if num_samples < 1:
         raise ValueError(f"num_samples must be >= 1, got {num_samples}.")
     identity = _identity(recipe, split, seed, num_samples, *shard, dtype)
@@ -292,7 +294,9 @@ def _assemble(journal: Journal, out: Path, recipe, identity, layout, dtype) -> N
 
 def merge(shards: list[str | Path], out: str | Path) -> Path:
     """Join the complete shards of one generation into one file, equal to what a
-    single process would have written (same samples, order, variables, identity)."""
+    single process would have written (same samples, order, variables, identity,
+    `seed` and `split` attributes). Shards that differ in seed, split, recipe, size
+    or dtype are refused."""
     if not shards:
         raise ValueError("no shard files given.")
     out = Path(out)
@@ -354,6 +358,9 @@ def merge(shards: list[str | Path], out: str | Path) -> Path:
         time_len, space = field.shape[1], field.shape[2:]
         dtype = str(field.dtype)
     attrs["identity"] = json.dumps(identity)
+    # The seed and split every shard's identity agrees on (checked above: shards of
+    # other seeds or splits are refused), as a generated file carries them.
+    attrs.update({k: first[k] for k in ("seed", "split") if first.get(k) is not None})
     # Under a temporary name, renamed when complete: no half-merged file under `out`.
     tmp = out.with_name(f".{out.name}.{os.getpid()}.merging")
     try:

@@ -13,6 +13,12 @@
   `dt`, `dx`, `dy`, `buo_y`. Its `x`, `y` are `linspace(0, L, n)` (endpoint included)
   while `dx = L / n` and fields are cell-centred: the importer keeps `dx`, `dy` and
   `t0`/`dt`, and records the mismatch in the file's `notes` attribute.
+
+Source samples holding NaN or Inf are counted while converting; unless the caller
+passes `allow_nonfinite=True` (`pdessl import --allow-nonfinite`) the import is then
+refused with the count and nothing is left under `out`. With it they are kept, and the
+count and the first indices are added to the `notes` attribute (training and the
+downstream commands still refuse such files).
 """
 
 import json
@@ -89,13 +95,47 @@ def _attrs(pde: str, src, split: str, n: int, notes: str) -> dict:
     )
 
 
+class _NonFiniteSamples:
+    """Counts the samples with a NaN or Inf in any field, chunk by chunk."""
+
+    def __init__(self):
+        self.indices: list[int] = []
+
+    def add(self, start: int, *fields: np.ndarray) -> None:
+        bad = np.zeros(len(fields[0]), dtype=bool)
+        for values in fields:
+            bad |= ~np.isfinite(values.reshape(len(values), -1)).all(axis=1)
+        self.indices += (start + np.flatnonzero(bad)).tolist()
+
+    def finish(self, src, out: Path, n: int, allow: bool) -> None:
+        """Refuse (removing `out`) or note the bad samples in `out`'s `notes`."""
+        if not self.indices:
+            return
+        count, first = len(self.indices), self.indices[:10]
+        if not allow:
+            out.unlink(missing_ok=True)
+            raise DatasetFileError(
+                f"{src} holds NaN or Inf in {count} of {n} samples (indices "
+                f"{first}{' ...' if count > 10 else ''}); nothing was imported. Pass "
+                "--allow-nonfinite (allow_nonfinite=True) to keep them anyway "
+                "(training and evaluation refuse such files), or fix the source."
+            )
+        with h5py.File(out, "r+") as f:
+            f.attrs["notes"] = (
+                f"{f.attrs['notes']} {count} of {n} samples hold NaN or Inf, kept "
+                f"on request (--allow-nonfinite): indices {first}"
+                f"{' ...' if count > 10 else ''}."
+            )
+
+
 def cole_hopf_velocity(psi: np.ndarray, dx: np.ndarray, nu: float) -> np.ndarray:
     """$u = -2\\nu\\,\\psi_x/\\psi$ for heat fields `psi` (sample, time, x) on periodic
     grids of spacing `dx` (sample,), with a spectral derivative."""
-    if not np.all(psi > 0):
+    finite = psi[np.isfinite(psi)]  # NaN or Inf are counted by the importer
+    if np.any(finite <= 0):
         raise DatasetFileError(
             "the heat field must be positive for Cole–Hopf (log psi); found values "
-            f"<= 0 (min {psi.min():.3g})."
+            f"<= 0 (min {finite.min():.3g})."
         )
     n = psi.shape[-1]
     k = 2 * np.pi * np.fft.rfftfreq(n, d=1.0)[None, None, :] / dx[:, None, None]
@@ -113,6 +153,7 @@ def import_lpsda(
     split: str | None = None,
     nu: float = 0.01,
     dtype: str = "float32",
+    allow_nonfinite: bool = False,
 ) -> Path:
     """Convert an LPSDA file (`pde` one of `ks`, `kdv`, `burgers`) to our layout."""
     if pde not in ("ks", "kdv", "burgers"):
@@ -141,6 +182,7 @@ def import_lpsda(
         if pde == "burgers":
             notes += f" Heat field mapped to u = -2 nu d/dx log psi with nu = {nu}."
         out = _new_output(out)
+        bad = _NonFiniteSamples()
         with DatasetWriter.create(
             out,
             time=nt,
@@ -155,7 +197,9 @@ def import_lpsda(
                 dx = group["dx"][a:b]
                 t = group["t"][a:b]
                 if pde == "burgers":
-                    u = cole_hopf_velocity(u, dx, nu)
+                    with np.errstate(invalid="ignore"):  # NaN samples stay NaN
+                        u = cole_hopf_velocity(u, dx, nu)
+                bad.add(a, u)
                 batch = {
                     FIELD: u,
                     "index": np.arange(a, b),
@@ -168,6 +212,7 @@ def import_lpsda(
                 if pde == "burgers":
                     batch["nu"] = np.full(b - a, nu)
                 writer.append(batch)
+    bad.finish(src, out, n, allow_nonfinite)
     return out
 
 
@@ -177,6 +222,7 @@ def import_pdearena_smoke(
     *,
     split: str | None = None,
     dtype: str = "float32",
+    allow_nonfinite: bool = False,
 ) -> Path:
     """Convert a PDEArena Navier–Stokes smoke file to our layout: fields `u` (smoke),
     `vx`, `vy` over (sample, time, x, y); per-sample `buoyancy`, `t0`, `dt`, `dx`, `dy`."""
@@ -207,6 +253,7 @@ def import_pdearena_smoke(
                 f"({group['dt'][0]:.6g}); dt is kept as stored."
             )
         out = _new_output(out)
+        bad = _NonFiniteSamples()
         with DatasetWriter.create(
             out,
             time=nt,
@@ -218,11 +265,11 @@ def import_pdearena_smoke(
         ) as writer:
             for a in range(0, n, _CHUNK):
                 b = min(n, a + _CHUNK)
+                fields = {k: group[k][a:b] for k in ("u", "vx", "vy")}
+                bad.add(a, *fields.values())
                 writer.append(
                     {
-                        "u": group["u"][a:b],
-                        "vx": group["vx"][a:b],
-                        "vy": group["vy"][a:b],
+                        **fields,
                         "index": np.arange(a, b),
                         "t0": t[a:b, 0],
                         "dt": group["dt"][a:b],
@@ -231,4 +278,5 @@ def import_pdearena_smoke(
                         "buoyancy": group["buo_y"][a:b],
                     }
                 )
+    bad.finish(src, out, n, allow_nonfinite)
     return out

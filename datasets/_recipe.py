@@ -19,6 +19,9 @@ import numpy as np
 from pdessl.errors import UserError
 from pdessl.tomlfile import read_toml_text
 
+from ._memory import check_memory
+from ._resolution import check_burgers_resolution
+
 PDE_NAMES = ("ks", "kdv", "burgers", "heat", "ns")
 NS_BOUNDARIES = ("periodic", "free-slip")
 # Physical parameters each PDE takes, by the name they carry in files.
@@ -174,8 +177,10 @@ def _positive_int(name: str, value: Any) -> int:
     return value
 
 
-def parse_recipe(text: str, name: str) -> Recipe:
-    """Parse and validate recipe TOML `text`."""
+def parse_recipe(text: str, name: str, *, check_resolution: bool = True) -> Recipe:
+    """Parse and validate recipe TOML `text`. A Burgers recipe whose grid cannot
+    resolve its smallest viscosity is refused (`_resolution.py`) unless
+    `check_resolution=False` (for tests of unstable solves)."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
@@ -297,7 +302,7 @@ def parse_recipe(text: str, name: str) -> Recipe:
     if not isinstance(splits, dict) or not splits:
         raise RecipeError("[splits] must map split names to sizes, e.g. train = 100.")
     splits = {k: _positive_int(f"splits.{k}", v) for k, v in splits.items()}
-    return Recipe(
+    recipe = Recipe(
         name=name,
         description=top.get("description", ""),
         pde=pde,
@@ -317,6 +322,13 @@ def parse_recipe(text: str, name: str) -> Recipe:
         atol=atol,
         boundary=boundary,
     )
+    try:
+        check_memory(recipe)
+        if check_resolution:
+            check_burgers_resolution(recipe)
+    except ValueError as err:
+        raise RecipeError(f"recipe {name!r}: {err}") from None
+    return recipe
 
 
 def _sine_series_ic(table) -> SineSeriesIC:

@@ -20,6 +20,7 @@ assembles the HDF5 file at the end (`_journal.py`).
 """
 
 import json
+import warnings
 from pathlib import Path
 
 import h5netcdf
@@ -217,7 +218,7 @@ def open_dataset(path: str | Path, *, allow_incomplete: bool = False) -> xr.Data
             )
         return _journal_as_dataset(journal)
     path = check_readable(path)
-    ds = xr.open_dataset(path, engine="h5netcdf")
+    ds = _open_with_dimensions(path)
     n = int(np.asarray(ds.attrs["n_complete"]).ravel()[0])
     identity = json.loads(ds.attrs["identity"])
     expected = identity["num_samples_in_file"]
@@ -234,6 +235,32 @@ def open_dataset(path: str | Path, *, allow_incomplete: bool = False) -> xr.Data
     except DatasetFileError:
         ds.close()
         raise
+    return ds
+
+
+def _open_with_dimensions(path: Path) -> xr.Dataset:
+    """The file through h5netcdf, after refusing broken or missing dimension scales
+    (a file written or edited with plain h5py): xarray would name its dimensions
+    `phony_dim_*` or fail with a message about "labeled" dimensions."""
+    fix = (
+        "it was not written by pdessl, or was edited with h5py. Generate it again, "
+        "or use `pdessl import` for LPSDA or PDEArena files."
+    )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # h5netcdf's notes on phony dimensions
+            ds = xr.open_dataset(path, engine="h5netcdf")
+    except (ValueError, KeyError, OSError, RuntimeError) as err:
+        raise DatasetFileError(
+            f"{path}: its dimension scales are broken ({err}); {fix}"
+        ) from None
+    dims = ds[FIELD].dims
+    if dims[:1] != ("sample",) or "time" not in dims:
+        ds.close()
+        raise DatasetFileError(
+            f"{path}: the field {FIELD!r} lacks its dimension scales (its dimensions "
+            f"are {list(dims)}, expected ['sample', 'time', 'x', ...]); {fix}"
+        )
     return ds
 
 

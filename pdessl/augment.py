@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from pdessl.datasets import DatasetFileError, open_dataset
+from pdessl.datasets import DatasetFileError, check_finite, open_dataset
 from pdessl.datasets._store import FIELD, DatasetWriter
 from pdessl.symmetries import Augmentation, GridField1d, TimeShift
 
@@ -30,6 +30,7 @@ def augment_file(
 ) -> Path:
     """Write `augmentation` applied (regridded, exactly) to every sample of `src`."""
     ds = open_dataset(src)
+    check_finite(src)  # a symmetry of NaN is NaN: refuse rather than copy it
     if ds[FIELD].ndim != 3:
         raise DatasetFileError("pdessl augment handles 1-D (sample, time, x) files.")
     for g in augmentation.generators:

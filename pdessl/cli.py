@@ -248,10 +248,15 @@ def _import(args: argparse.Namespace) -> int:
                 split=args.split,
                 nu=args.nu,
                 dtype=args.dtype,
+                allow_nonfinite=args.allow_nonfinite,
             )
         else:
             datasets.import_pdearena_smoke(
-                args.src, tmp, split=args.split, dtype=args.dtype
+                args.src,
+                tmp,
+                split=args.split,
+                dtype=args.dtype,
+                allow_nonfinite=args.allow_nonfinite,
             )
     print(f"wrote {out}")
     return 0
@@ -664,6 +669,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="LPSDA burgers only: the heat file's viscosity (LPSDA: 0.01)",
     )
     imp.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    imp.add_argument(
+        "--allow-nonfinite",
+        action="store_true",
+        help="keep samples holding NaN or Inf (counted in the file's notes); "
+        "without it such a source is refused",
+    )
     _add_overwrite(imp)
     imp.set_defaults(func=_import)
 

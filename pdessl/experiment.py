@@ -23,7 +23,9 @@ labelled = 64
 Layout of the work directory: `data/{train,test}.h5`, `pretrain/` (metrics.jsonl,
 checkpoints, encoder.eqx), `results.json`, `figures/*.png`. Every stage resumes:
 finished data files and pretraining runs are reused, so re-running after an
-interruption continues where it stopped.
+interruption continues where it stopped. `data/` and `pretrain/` hold
+`fingerprint.json`, the settings that made them: a rerun with other settings is
+refused (`pdessl._fingerprint`) instead of reusing the old data or encoder.
 """
 
 import dataclasses
@@ -36,6 +38,8 @@ import jax
 import numpy as np
 
 from pdessl import datasets
+from pdessl._fingerprint import check_stage, stage_digest
+from pdessl.outputs import write_json
 from pdessl.training._config import read_toml, shipped_tomls
 
 REGRESSION_KEYS = {
@@ -139,6 +143,9 @@ def _stage_key(config: ExperimentConfig) -> str:
 
 def _data(config: ExperimentConfig, workdir: Path, progress) -> tuple[Path, Path]:
     recipe = datasets.load_recipe(config.recipe)
+    what = dict(recipe=config.recipe, recipe_source=recipe.source)
+    what.update(unlabelled=config.unlabelled, test=config.test)
+    check_stage(workdir / "data", what, stage="data", note=progress)
     paths = []
     for split, n in (("train", config.unlabelled), ("test", config.test)):
         path = workdir / "data" / f"{split}.h5"
@@ -183,6 +190,8 @@ def run_experiment(
     pretrain_dir = base / "pretrain"
     encoder_path = pretrain_dir / "encoder.eqx"
     tick = time.perf_counter()
+    what = dict(config=dataclasses.asdict(pre_config), data=stage_digest(base / "data"))
+    check_stage(pretrain_dir, what, stage="pretraining", note=progress)
     if not encoder_path.exists():
         progress(f"pretraining for {pre_config.steps} steps")
         pretrain(pre_config, pretrain_dir, data=train, progress=progress)
@@ -260,8 +269,7 @@ def run_experiment(
         timings["timestep_s"] = time.perf_counter() - tick
         progress(downstream.format_timestep_results(results["timestep"]))
     results["timings"] = {k: round(v, 1) for k, v in timings.items()}
-    with open(workdir / "results.json", "w") as f:
-        json.dump(results, f, indent=1)
+    write_json(workdir / "results.json", results)  # whole or not at all
     if figures:
         _figures(workdir, pretrain_dir, results, train, pre_config, progress)
     return results

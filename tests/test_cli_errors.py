@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import h5py
 import numpy as np
@@ -264,6 +265,10 @@ BAD_INPUT = {
         ["embed", "{d}/enc.eqx", "{d}/test.h5", "--out", "{d}/enc.eqx/o.h5"],
         "enc.eqx is a file, not a directory",
     ),
+    "pretrain-other-pde": (
+        ["pretrain", "tiny", "--workdir", "{d}/w", "--data", "{d}/kdv.h5"],
+        "kdv.h5 holds 'kdv' data but the config's pde is 'burgers'",
+    ),
     "out-dir-not-creatable": (
         ["embed", "{d}/enc.eqx", "{d}/test.h5", "--out", "/proc/pdessl-no/o.h5"],
         "cannot create the directory /proc/pdessl-no",
@@ -472,6 +477,7 @@ NONFINITE = {
     "probe": [*_PROBE[:4], "{d}/nan.h5", *_PROBE[5:]],
     "timestep": ["timestep", "--train", "{d}/train.h5", "--test", "{d}/nan.h5"],
     "pretrain": ["pretrain", "tiny", "--workdir", "{d}/w", "--data", "{d}/nan.h5"],
+    "augment": ["augment", "{d}/nan.h5", "--out", "{d}/o.h5"],
 }
 
 
@@ -628,3 +634,420 @@ def test_metrics_keep_only_rows_up_to_the_restored_step(tmp_path):
     assert not path.exists()
     keep_metrics_through(path, 10)  # nothing to do
     assert not path.exists()
+
+
+# --- 6. crafted encoder headers -----------------------------------------------------
+
+
+def _with_header(files, tmp_path, edit):
+    """A copy of the fixture encoder whose JSON header line is replaced by
+    `edit(header)` (the serialised leaves follow unchanged)."""
+    head, _, leaves = (files / "enc.eqx").read_bytes().partition(b"\n")
+    out = tmp_path / "crafted.eqx"
+    out.write_bytes(json.dumps(edit(json.loads(head))).encode() + b"\n" + leaves)
+    return out
+
+
+def _set(**values):
+    def edit(header):
+        for key, value in values.items():
+            if "." in key:
+                outer, inner = key.split(".")
+                header[outer][inner] = value
+            else:
+                header[key] = value
+        return header
+
+    return edit
+
+
+def _drop(*keys):
+    def edit(header):
+        for key in keys:
+            if "." in key:
+                outer, inner = key.split(".")
+                del header[outer][inner]
+            else:
+                del header[key]
+        return header
+
+    return edit
+
+
+HEADERS = {
+    "no-in-channels": (_drop("in_channels"), "header lacks the key(s) ['in_channels']"),
+    "no-scales": (_drop("scales", "pde"), "lacks the key(s) ['pde', 'scales']"),
+    "widths-string": (_set(widths="64"), "header's 'widths' is \"64\", expected a non"),
+    "widths-floats": (_set(widths=[8.5]), "'widths' is [8.5], expected a non-empty"),
+    "depths-empty": (_set(depths=[]), "'depths' is [], expected a non-empty list"),
+    "depths-length": (_set(depths=[1, 1, 1, 1, 1]), "expected one entry per width"),
+    "stem-string": (_set(imagenet_stem="yes"), "'imagenet_stem' is \"yes\", expected"),
+    "in-channels-bool": (_set(in_channels=True), "'in_channels' is true, expected a"),
+    "crop-negative": (_set(crop_space=-4), "'crop_space' is -4, expected a positive"),
+    "pde-number": (_set(pde=3), "'pde' is 3, expected a PDE name"),
+    "config-list": (_set(config=[]), "'config' is [], expected an object"),
+    "scale-string": (_set(**{"scales.t": "1"}), "'scales.t' is \"1\", expected a pos"),
+    "scale-zero": (_set(**{"scales.u": 0.0}), "'scales.u' is 0.0, expected a positive"),
+    "scale-missing": (_drop("scales.x"), "header's 'scales' is {"),
+    "scale-unknown": (_set(**{"scales.w": 1.0}), "(optionally ['t_ref', 'x_ref',"),
+    "header-list": (lambda h: [h], "its header is a list, not a JSON object"),
+}
+
+
+@pytest.mark.parametrize("case", HEADERS, ids=list(HEADERS))
+def test_a_crafted_encoder_header_is_refused_naming_the_key(run, files, tmp_path, case):
+    edit, message = HEADERS[case]
+    enc = _with_header(files, tmp_path, edit)
+    before = enc.read_bytes()
+    code, err = run("embed", str(enc), "{d}/test.h5", "--out", str(tmp_path / "o.h5"))
+    assert code == 2
+    assert f"{enc}: " in err or case == "header-list", err
+    assert message in err, err
+    assert err.strip().count("\n") == 0, err
+    assert enc.read_bytes() == before and not (tmp_path / "o.h5").exists()
+
+
+@pytest.mark.parametrize("command", ["probe", "timestep"])
+def test_probe_and_timestep_refuse_a_crafted_header(run, files, tmp_path, command):
+    enc = _with_header(files, tmp_path, _set(group_norm=1))
+    args = {
+        "probe": [*_PROBE[:2], str(enc), *_PROBE[3:]],
+        "timestep": [*_TIMESTEP, "--encoder", str(enc), "--cond", "ssl"],
+    }[command]
+    code, err = run(*args)
+    assert code == 2
+    assert f"{enc}: the encoder header's 'group_norm' is 1, expected true" in err, err
+
+
+# --- 7. experiments reuse a stage only with the settings that made it ---------------
+
+_EXPERIMENT = """
+name = "fingerprint"
+recipe = "burgers-tiny"
+unlabelled = {unlabelled}
+test = 4
+seeds = [0]
+controls = false
+
+[pretrain]
+preset = "tiny"
+steps = {steps}
+"""
+
+
+@pytest.fixture
+def stub_stages(monkeypatch):
+    """Generation, pretraining and encoder loading replaced by stubs that record
+    their calls: the stage checks run, the expensive work does not."""
+    import pdessl
+    import pdessl.training
+
+    calls = []
+
+    def generate(recipe, split, path, num_samples, progress):
+        calls.append(("generate", split, num_samples))
+        path.write_bytes(b"data")
+
+    def pretrain(config, workdir, data, progress):
+        calls.append(("pretrain", config.steps))
+        (workdir / "encoder.eqx").write_bytes(b"encoder")
+
+    monkeypatch.setattr(datasets, "generate", generate)
+    monkeypatch.setattr(pdessl.training, "pretrain", pretrain)
+    monkeypatch.setattr(pdessl, "load_encoder", lambda path: None, raising=False)
+    return calls
+
+
+def _experiment(tmp_path, unlabelled=8, steps=10):
+    path = tmp_path / f"exp-{unlabelled}-{steps}.toml"
+    path.write_text(_EXPERIMENT.format(unlabelled=unlabelled, steps=steps))
+    return str(path)
+
+
+def test_an_experiment_refuses_stages_made_with_other_settings(
+    run, tmp_path, stub_stages, monkeypatch
+):
+    import os as os_module
+
+    replaced = []
+    real_replace = os_module.replace
+
+    def replace(src, dst):
+        replaced.append((str(src), str(dst)))
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os_module, "replace", replace)
+    work = tmp_path / "work"
+    args = ["--workdir", str(work), "--no-figures"]
+    assert run("experiment", _experiment(tmp_path), *args) == (0, "")
+    generated = [("generate", "train", 8), ("generate", "test", 4)]
+    assert stub_stages == [*generated, ("pretrain", 10)]
+    data = json.loads((work / "data" / "fingerprint.json").read_text())
+    assert data["unlabelled"] == 8 and "[grid]" in data["recipe_source"]
+    assert (
+        json.loads((work / "pretrain" / "fingerprint.json").read_text())["config"][
+            "steps"
+        ]
+        == 10
+    )
+    # results.json is written under another name and renamed into place.
+    assert (str(work / "results.json")) in [dst for _, dst in replaced]
+    assert not [p for p in work.iterdir() if ".partial" in p.name]
+    snapshot = _digests(work / "data"), _digests(work / "pretrain")
+
+    # Same settings: both stages are reused as they are.
+    assert run("experiment", _experiment(tmp_path), *args) == (0, "")
+    assert len(stub_stages) == 3
+    # Other data settings: refused, naming the change and the fix.
+    code, err = run("experiment", _experiment(tmp_path, unlabelled=16), *args)
+    assert code == 2
+    assert f"{work / 'data'} holds the data of other settings (changed: " in err
+    assert "unlabelled (8 -> 16)" in err
+    assert "Use a new --workdir, or delete" in err and "to redo the data stage" in err
+    # Other pretraining settings on the same data: refused too.
+    code, err = run("experiment", _experiment(tmp_path, steps=20), *args)
+    assert code == 2
+    assert f"{work / 'pretrain'} holds the pretraining of other settings" in err
+    assert "(changed: config.steps (10 -> 20))" in err, err
+    assert "redo the pretraining stage" in err
+    assert len(stub_stages) == 3  # nothing was generated or trained again
+    assert (_digests(work / "data"), _digests(work / "pretrain")) == snapshot
+    # After deleting the data folder, the new data invalidate the old encoder.
+    shutil.rmtree(work / "data")
+    code, err = run("experiment", _experiment(tmp_path, unlabelled=16), *args)
+    assert code == 2 and "holds the pretraining of other settings (changed: data" in err
+
+
+def test_a_stage_folder_without_fingerprint_is_adopted_with_a_note(
+    tmp_path, stub_stages, capsys
+):
+    work = tmp_path / "work"
+    (work / "data").mkdir(parents=True)
+    for split in ("train", "test"):
+        (work / "data" / f"{split}.h5").write_bytes(b"old data")
+    args = ["experiment", _experiment(tmp_path), "--workdir", str(work)]
+    assert main([*args, "--no-figures"]) == 0
+    assert (
+        "has no fingerprint.json (made before fingerprints)" in capsys.readouterr().out
+    )
+    assert stub_stages == [("pretrain", 10)]  # the old data were reused
+    assert (work / "data" / "fingerprint.json").exists()
+
+
+# --- 8. merge keeps the generation's seed and split ---------------------------------
+
+
+def _as_shard(i, **changes):
+    """Relabel the 8-sample fixture file as shard `i` of 2 of a 16-sample generation."""
+
+    def edit(f):
+        identity = json.loads(f.attrs["identity"])
+        identity.update(num_samples=16, shard=[i, 2], sample_start=8 * i)
+        identity.update(changes)
+        f.attrs["identity"] = json.dumps(identity)
+
+    return edit
+
+
+def test_merge_keeps_the_seed_and_split_attributes(run, files, tmp_path):
+    with h5py.File(files / "train.h5") as f:
+        assert (f.attrs["seed"], f.attrs["split"]) == (0, "train")
+    shards = [
+        _copy_with(files / "train.h5", tmp_path / f"s{i}.h5", _as_shard(i))
+        for i in range(2)
+    ]
+    out = tmp_path / "merged.h5"
+    code, err = run("merge", *map(str, shards), "--out", str(out))
+    assert code == 0, err
+    with h5py.File(out) as f:
+        assert (f.attrs["seed"], f.attrs["split"]) == (0, "train")
+        assert json.loads(f.attrs["identity"])["seed"] == 0
+        assert f["u"].shape[0] == 16
+    with datasets.open_dataset(out) as ds:
+        assert (int(ds.attrs["seed"]), str(ds.attrs["split"])) == (0, "train")
+
+
+@pytest.mark.parametrize("key, value", [("seed", 1), ("split", "test")])
+def test_merge_refuses_shards_of_another_seed_or_split(
+    run, files, tmp_path, key, value
+):
+    a = _copy_with(files / "train.h5", tmp_path / "a.h5", _as_shard(0))
+    b = _copy_with(files / "train.h5", tmp_path / "b.h5", _as_shard(1, **{key: value}))
+    before = a.read_bytes(), b.read_bytes()
+    out = tmp_path / "merged.h5"
+    code, err = run("merge", str(a), str(b), "--out", str(out))
+    assert code == 2
+    assert f"{b} belongs to another generation (differs in ['{key}'])" in err, err
+    assert (a.read_bytes(), b.read_bytes()) == before and not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.h5", "b.h5"]
+
+
+# --- 9. import keeps NaN or Inf only when asked to ----------------------------------
+
+
+def _lpsda_source(path, field, bad_samples):
+    """An LPSDA-layout file (5 samples, 4 frames, 16 points) with a NaN or Inf in
+    each of `bad_samples`."""
+    u = np.full((5, 4, 16), 1.5) + 0.1 * np.sin(np.arange(16))
+    for i, value in zip(bad_samples, [np.nan, np.inf, -np.inf] * 3, strict=False):
+        u[i, i % 4, i] = value
+    with h5py.File(path, "w") as f:
+        g = f.create_group("train")
+        g[f"{field}_4-16"] = u
+        g["x"] = np.tile(np.arange(16) * 0.4, (5, 1))
+        g["dx"] = np.full(5, 0.4)
+        g["t"] = np.tile(np.linspace(0.0, 3.0, 4), (5, 1))
+        g["dt"] = np.full(5, 1.0)
+    return path
+
+
+def _pdearena_source(path, bad_samples):
+    data = {k: np.ones((4, 3, 8, 6)) for k in ("u", "vx", "vy")}
+    for i in bad_samples:
+        data["vx" if i % 2 else "vy"][i, 1, 2, 3] = np.nan
+    with h5py.File(path, "w") as f:
+        g = f.create_group("train")
+        for k, v in data.items():
+            g[k] = v
+        g["t"] = np.tile(np.linspace(18.0, 21.0, 3), (4, 1))
+        g["dt"] = np.full(4, 1.5)
+        g["dx"] = np.full(4, 4.0)
+        g["dy"] = np.full(4, 32 / 6)
+        g["buo_y"] = np.full(4, 0.3)
+    return path
+
+
+IMPORTS = {
+    "lpsda-ks": (["lpsda", "--pde", "ks"], "pde", [1, 3], "2 of 5 samples"),
+    "lpsda-burgers": (["lpsda", "--pde", "burgers"], "pde", [4], "1 of 5 samples"),
+    "pdearena": (["pdearena"], None, [0, 1, 2], "3 of 4 samples"),
+}
+
+
+@pytest.mark.parametrize("case", IMPORTS, ids=list(IMPORTS))
+def test_import_refuses_non_finite_samples_unless_allowed(run, tmp_path, case):
+    (fmt, *options), field, bad, count = IMPORTS[case]
+    src = tmp_path / "src.h5"
+    if field is None:
+        _pdearena_source(src, bad)
+    else:
+        _lpsda_source(src, field, bad)
+    before = src.read_bytes()
+    out = tmp_path / "o.h5"
+    args = ["import", fmt, str(src), *options, "--out", str(out)]
+    code, err = run(*args)
+    assert code == 2
+    assert f"{src} holds NaN or Inf in {count} (indices {bad}); nothing was" in err
+    assert "Pass --allow-nonfinite" in err, err
+    assert not out.exists() and src.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["src.h5"]
+
+    code, err = run(*args, "--allow-nonfinite")
+    assert code == 0, err
+    assert src.read_bytes() == before
+    with h5py.File(out) as f:
+        assert f"{count} hold NaN or Inf, kept on request" in f.attrs["notes"]
+        fields = [f[k][...] for k in ("u", "vx", "vy") if k in f]
+        bad_rows = np.zeros(len(fields[0]), dtype=bool)
+        for values in fields:
+            bad_rows |= ~np.isfinite(values.reshape(len(values), -1)).all(axis=1)
+        assert np.flatnonzero(bad_rows).tolist() == bad
+    with pytest.raises(datasets.DatasetFileError, match="holds non-finite values"):
+        datasets.check_finite(out)  # training and evaluation still refuse it
+
+
+def test_import_of_a_finite_source_needs_no_flag(run, tmp_path):
+    src = _lpsda_source(tmp_path / "src.h5", "pde", [])
+    out = tmp_path / "o.h5"
+    code, err = run("import", "lpsda", str(src), "--pde", "kdv", "--out", str(out))
+    assert code == 0, err
+    datasets.check_finite(out)
+
+
+# --- 10. a recipe path in a pretraining config writes only inside the workdir -------
+
+
+@pytest.mark.parametrize("where", ["absolute", "dots"])
+def test_data_recipe_paths_generate_inside_the_workdir(
+    run, files, tmp_path, monkeypatch, where
+):
+    import pdessl.training._pretrain as pretraining
+
+    (tmp_path / "sub").mkdir()
+    recipe = {
+        "absolute": str(files / "recipe.toml"),
+        "dots": f"{tmp_path}/sub/../../{tmp_path.name}/sub/../r.toml",
+    }[where]
+    shutil.copyfile(files / "recipe.toml", tmp_path / "r.toml")
+    config = tmp_path / "c.toml"
+    config.write_text(f'data_recipe = "{recipe}"\nsteps = 2\n')
+    written = []
+
+    def generate(recipe, split, out, **kwargs):
+        written.append(out)
+        raise datasets.DatasetFileError("stop before generating")
+
+    monkeypatch.setattr(pretraining.datasets, "generate", generate)
+    work = tmp_path / "work"
+    before = sorted(p.name for p in tmp_path.iterdir())
+    code, err = run("pretrain", str(config), "--workdir", str(work))
+    assert code == 2 and "stop before generating" in err, err
+    stem = Path(recipe).stem
+    assert written == [work.resolve() / "data" / f"{stem}-train.h5"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*before, "work"])
+
+
+# --- 11. broken dimension scales ----------------------------------------------------
+
+
+def _pdessl_attrs(f):
+    identity = json.dumps(dict(num_samples_in_file=2, seed=0, split="train"))
+    f.attrs.update(format_version=1, n_complete=2, identity=identity, pde="burgers")
+
+
+def _no_scales(path):
+    with h5py.File(path, "w") as f:
+        _pdessl_attrs(f)
+        f["u"] = np.zeros((2, 4, 8), "f4")
+        f["dx"] = np.ones(2)
+
+
+def _dangling_scale(path):
+    with h5py.File(path, "w") as f:
+        _pdessl_attrs(f)
+        f["u"] = np.zeros((2, 4, 8), "f4")
+        f["sample"] = np.arange(2)
+        f["sample"].make_scale("sample")
+        f["u"].dims[0].attach_scale(f["sample"])
+        del f["sample"]  # the reference in u's DIMENSION_LIST now points nowhere
+
+
+def _scale_deleted_from_a_real_file(files):
+    def make(path):
+        _copy_with(files / "test.h5", path, lambda f: f.__delitem__("time"))
+
+    return make
+
+
+BROKEN_SCALES = {
+    "none": (_no_scales, "the field 'u' lacks its dimension scales (its dimensions"),
+    "dangling": (_dangling_scale, "its dimension scales are broken (malformed"),
+    "deleted": (None, "dimension scales"),
+}
+
+
+@pytest.mark.parametrize("case", BROKEN_SCALES, ids=list(BROKEN_SCALES))
+def test_broken_dimension_scales_are_a_message(run, files, tmp_path, case):
+    make, message = BROKEN_SCALES[case]
+    path = tmp_path / "broken.h5"
+    (make or _scale_deleted_from_a_real_file(files))(path)
+    before = path.read_bytes()
+    out = tmp_path / "o.h5"
+    code, err = run("embed", "{d}/enc.eqx", str(path), "--out", str(out))
+    assert code == 2
+    assert f"{path}: " in err and message in err, err
+    assert "not written by pdessl, or was edited with h5py" in err
+    assert err.strip().count("\n") == 0, err
+    code, err = run("inspect", str(path))  # describes what is there, or refuses
+    assert code in (0, 2), err
+    assert path.read_bytes() == before and not out.exists()

@@ -211,7 +211,8 @@ def test_failed_solves_are_redrawn_and_counted(tmp_path):
         .replace("num_saves = 51", "num_saves = 5")
         .replace("keep_last = 32", "keep_last = 3")
     )
-    recipe = datasets.parse_recipe(text, "unstable")
+    # Unresolved on purpose: the load-time resolution check is off.
+    recipe = datasets.parse_recipe(text, "unstable", check_resolution=False)
     out = tmp_path / "r.h5"
     report = datasets.generate(
         recipe, "train", out, num_samples=16, batch_size=8, progress=False
@@ -233,7 +234,8 @@ def test_unsolvable_recipe_stops_with_advice(tmp_path):
         .replace("nu = { log_uniform", "nu = { uniform")
         .replace("max_amplitude = 0.5", "max_amplitude = 50.0")
     )
-    recipe = datasets.parse_recipe(text, "hopeless")
+    # Unresolved on purpose: the load-time resolution check is off.
+    recipe = datasets.parse_recipe(text, "hopeless", check_resolution=False)
     with pytest.raises(RuntimeError, match="steps_per_save"):
         datasets.generate(
             recipe,

@@ -26,6 +26,7 @@ from pdessl import datasets, symmetries
 from pdessl.models import Projector, ResNet
 
 from ._config import PretrainConfig
+from ._data_pde import check_data_pde
 from ._export import export_encoder
 from ._metrics import keep_metrics_through
 from ._preemption import PreemptionNotice
@@ -262,7 +263,8 @@ def pretrain(
     workdir = Path(workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     if data is None:
-        data = workdir / "data" / f"{config.data_recipe}-train.h5"
+        # The recipe's stem only: a path in data_recipe never writes outside workdir.
+        data = workdir / "data" / f"{Path(config.data_recipe).stem}-train.h5"
         if jax.process_index() == 0 and not data.exists():
             datasets.generate(
                 datasets.load_recipe(config.data_recipe), "train", data, progress=False
@@ -272,6 +274,7 @@ def pretrain(
 
             multihost_utils.sync_global_devices("pdessl: training data generated")
     ds = datasets.open_dataset(data)
+    check_data_pde(config, ds, data)
     count, index = jax.process_count(), jax.process_index()
     if config.batch_size % count:
         raise ValueError(
