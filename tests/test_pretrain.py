@@ -460,7 +460,7 @@ def test_navier_stokes_pretraining_compiles_once_and_exports(tmp_path, ns_data):
 
 
 def test_pde_and_data_must_match(tmp_path, ns_data):
-    with pytest.raises(ValueError, match=r"pde 'burgers' needs fields \('u',\)"):
+    with pytest.raises(ValueError, match=r"holds 'ns' data but the config's pde is"):
         pretrain(load_config("tiny", steps=1), tmp_path, data=ns_data, progress=print)
 
 
