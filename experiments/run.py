@@ -11,6 +11,7 @@ NMSE and relative L1 error (mean ± std over seeds) with the stage timings.
 """
 
 import argparse
+import json
 import shutil
 import time
 from pathlib import Path
@@ -28,8 +29,8 @@ def _row(name: str, results: dict) -> list[str]:
             nmse, l1 = scores["nmse"], scores["rel_l1"]
             rows.append(
                 f"| {name} | {report['target']} ({report['labelled']} labelled) "
-                f"| {method} | {nmse['mean']:.4f} ± {nmse['std']:.4f} "
-                f"| {l1['mean']:.4f} ± {l1['std']:.4f} | {minutes:.1f} |"
+                f"| {method} | {nmse['mean']:.4g} ± {nmse['std']:.2g} "
+                f"| {l1['mean']:.4g} ± {l1['std']:.2g} | {minutes:.1f} |"
             )
     if "timestep" in results:
         ts = results["timestep"]
@@ -41,6 +42,18 @@ def _row(name: str, results: dict) -> list[str]:
                 f"| | {minutes:.1f} |"
             )
     return rows
+
+
+def summary_from_json(paths) -> str:
+    """The summary table of already collected `results.json` files."""
+    lines = [
+        "| experiment | task | method | test NMSE | rel. L1 | minutes |",
+        "|---|---|---|---|---|---|",
+    ]
+    for path in paths:
+        results = json.loads(Path(path).read_text())
+        lines += _row(results["experiment"]["name"], results)
+    return "\n".join(lines) + "\n"
 
 
 def main():
