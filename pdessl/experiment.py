@@ -172,7 +172,35 @@ def run_experiment(
     With `shared`, the data and the pretrained encoder live in
     `shared/<key>/` instead, `key` a digest of the recipe, the data sizes and the
     pretraining configuration: experiments that differ only downstream (a
-    regression cell and a time-stepping cell of the same PDE) pretrain once."""
+    regression cell and a time-stepping cell of the same PDE) pretrain once.
+
+    The work directory is locked while the experiment runs (`experiment.lock`): a
+    second run on it is refused, naming the first one's pid."""
+    from pdessl.runlock import RunLock
+
+    workdir = Path(workdir).resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    with RunLock(workdir / "experiment.lock", what=f"the experiment workdir {workdir}"):
+        return _run_experiment(
+            config,
+            workdir,
+            seeds=seeds,
+            figures=figures,
+            shared=shared,
+            progress=progress,
+        )
+
+
+def _run_experiment(
+    config: ExperimentConfig,
+    workdir: str | Path,
+    *,
+    seeds: tuple[int, ...] | None = None,
+    figures: bool = True,
+    shared: str | Path | None = None,
+    progress=print,
+) -> dict:
+    """`run_experiment` without the lock."""
     import pdessl
     from pdessl import downstream
     from pdessl.training import pretrain

@@ -99,3 +99,20 @@ def test_every_experiment_config_in_the_repository_loads():
     assert paths, "no experiment configs found"
     names = [load_experiment(p).name for p in paths]
     assert len(set(names)) == len(names)  # one work directory per experiment
+
+
+def test_a_second_experiment_on_one_workdir_is_refused(tmp_path):
+    import json
+    import os
+    import socket
+
+    from pdessl.experiment import load_experiment, run_experiment
+
+    # A live process (this one's parent) holds the workdir: refused before any work.
+    lock = tmp_path / "experiment.lock"
+    holder = {"pid": os.getppid(), "host": socket.gethostname(), "since": 0.0}
+    lock.write_text(json.dumps(holder))
+    with pytest.raises(ValueError, match=f"in use by process {os.getppid()}"):
+        run_experiment(load_experiment("quickstart"), tmp_path)
+    assert json.loads(lock.read_text()) == holder  # the other run's lock is kept
+    assert not (tmp_path / "data").exists()
