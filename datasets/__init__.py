@@ -7,6 +7,7 @@ from ._generate import shard_range as shard_range
 from ._importers import import_lpsda as import_lpsda
 from ._importers import import_pdearena_smoke as import_pdearena_smoke
 from ._loader import CropLoader as CropLoader
+from ._physics_check import RESIDUAL_THRESHOLD as RESIDUAL_THRESHOLD
 from ._recipe import Distribution as Distribution
 from ._recipe import Recipe as Recipe
 from ._recipe import RecipeError as RecipeError

@@ -28,6 +28,7 @@ import h5py
 import numpy as np
 
 from ._generate import _versions
+from ._physics_check import RESIDUAL_THRESHOLD, check_lpsda_physics
 from ._store import FIELD, DatasetFileError, DatasetWriter
 
 _CHUNK = 16  # samples read and written at a time
@@ -154,8 +155,15 @@ def import_lpsda(
     nu: float = 0.01,
     dtype: str = "float32",
     allow_nonfinite: bool = False,
+    check_physics: bool = True,
 ) -> Path:
-    """Convert an LPSDA file (`pde` one of `ks`, `kdv`, `burgers`) to our layout."""
+    """Convert an LPSDA file (`pde` one of `ks`, `kdv`, `burgers`) to our layout.
+
+    Unless `check_physics=False`, the converted field of the first few samples must
+    satisfy the PDE (relative residual below `RESIDUAL_THRESHOLD`, see
+    `_physics_check`); otherwise the import is refused with the likely cause (wrong
+    `pde`, `nu` or units) and nothing is written. A failed import leaves no file.
+    """
     if pde not in ("ks", "kdv", "burgers"):
         raise ValueError(f"pde must be ks, kdv or burgers for LPSDA, got {pde!r}.")
     if pde == "burgers" and not nu > 0:
@@ -182,38 +190,99 @@ def import_lpsda(
         if pde == "burgers":
             notes += f" Heat field mapped to u = -2 nu d/dx log psi with nu = {nu}."
         out = _new_output(out)
+        m = min(n, _CHUNK)
+        residual = float("nan")
+        if check_physics:
+            residual = _check_first_samples(group, data[:m], pde, nu, m)
+        conversion = _conversion(pde, nu, float(group["dx"][0]) * nx, residual)
+        attrs = _attrs(pde, src, group.name.strip("/"), n, notes)
+        attrs.update(conversion)
         bad = _NonFiniteSamples()
-        with DatasetWriter.create(
-            out,
-            time=nt,
-            space=(nx,),
-            per_sample=per_sample,
-            dtype=dtype,
-            attrs=_attrs(pde, src, group.name.strip("/"), n, notes),
-        ) as writer:
-            for a in range(0, n, _CHUNK):
-                b = min(n, a + _CHUNK)
-                u = data[a:b]
-                dx = group["dx"][a:b]
-                t = group["t"][a:b]
-                if pde == "burgers":
-                    with np.errstate(invalid="ignore"):  # NaN samples stay NaN
-                        u = cole_hopf_velocity(u, dx, nu)
-                bad.add(a, u)
-                batch = {
-                    FIELD: u,
-                    "index": np.arange(a, b),
-                    "t0": t[:, 0],
-                    "dt": group["dt"][a:b],
-                    "dx": dx,
-                    "L": dx * nx,
-                    "T": t[:, -1],
-                }
-                if pde == "burgers":
-                    batch["nu"] = np.full(b - a, nu)
-                writer.append(batch)
+        try:
+            with DatasetWriter.create(
+                out,
+                time=nt,
+                space=(nx,),
+                per_sample=per_sample,
+                dtype=dtype,
+                attrs=attrs,
+            ) as writer:
+                for a in range(0, n, _CHUNK):
+                    b = min(n, a + _CHUNK)
+                    u = data[a:b]
+                    dx = group["dx"][a:b]
+                    t = group["t"][a:b]
+                    if pde == "burgers":
+                        with np.errstate(invalid="ignore"):  # NaN samples stay NaN
+                            u = _cole_hopf_or_explain(u, dx, nu, a)
+                    bad.add(a, u)
+                    batch = {
+                        FIELD: u,
+                        "index": np.arange(a, b),
+                        "t0": t[:, 0],
+                        "dt": group["dt"][a:b],
+                        "dx": dx,
+                        "L": dx * nx,
+                        "T": t[:, -1],
+                    }
+                    if pde == "burgers":
+                        batch["nu"] = np.full(b - a, nu)
+                    writer.append(batch)
+        except BaseException:
+            out.unlink(missing_ok=True)  # no 0-sample file blocking the rerun
+            raise
     bad.finish(src, out, n, allow_nonfinite)
     return out
+
+
+def _cole_hopf_or_explain(psi, dx, nu, start: int) -> np.ndarray:
+    try:
+        return cole_hopf_velocity(psi, dx, nu)
+    except DatasetFileError as err:
+        raise DatasetFileError(
+            f"samples {start}..{start + len(psi) - 1}: {err} An LPSDA Burgers file "
+            "holds a positive heat field; this one does not: is it a KS or KdV file "
+            "(--pde ks or --pde kdv)?"
+        ) from None
+
+
+def _check_first_samples(group: h5py.Group, raw: np.ndarray, pde, nu, m) -> float:
+    """The physics check of `_physics_check` on the first `m` samples."""
+    dt, dx = group["dt"][:m], group["dx"][:m]
+    converted = raw
+    if pde == "burgers":
+        try:
+            with np.errstate(invalid="ignore"):
+                converted = cole_hopf_velocity(raw, dx, nu)
+        except DatasetFileError:
+            converted = None  # explained with the alternatives below
+    return check_lpsda_physics(pde, raw, converted, dt, dx, nu)
+
+
+def _conversion(pde: str, nu: float, length: float, residual: float) -> dict:
+    """Attributes stating the source format, the conversion and the factor from the
+    imported field to the scale the source's own training pipeline feeds its models."""
+    if pde == "burgers":
+        factor = -length / (400 * nu**2)
+        conversion = (
+            "heat field psi mapped to the textbook Burgers velocity u = -2 nu "
+            f"d/dx log psi (nu = {nu})"
+        )
+        scale = (
+            f"LPSDA's loader feeds (L / 2 nu) d/dx log psi / 100 = -L / (400 nu^2) u "
+            f"= {factor:.6g} u (L = {length:.6g}, first sample)"
+        )
+    else:
+        factor, conversion = 1.0, "none (LPSDA stores the field u itself)"
+        scale = "LPSDA's loader feeds the stored field: factor 1"
+    return dict(
+        source_format="LPSDA (Brandstetter et al. 2022, generate/generate_data.py)",
+        conversion=conversion,
+        source_training_scale=factor,
+        source_training_scale_note=scale,
+        import_residual=residual,
+        import_residual_threshold=RESIDUAL_THRESHOLD,
+    )
 
 
 def import_pdearena_smoke(
@@ -260,7 +329,13 @@ def import_pdearena_smoke(
             space=(nx, ny),
             per_sample=per_sample,
             dtype=dtype,
-            attrs=_attrs("ns", src, group.name.strip("/"), n, notes),
+            attrs=dict(
+                _attrs("ns", src, group.name.strip("/"), n, notes),
+                source_format="PDEArena (pdedatagen/navier_stokes.py)",
+                conversion="none (fields copied; x, y coordinates dropped)",
+                source_training_scale=1.0,
+                source_training_scale_note="PDEArena feeds the stored fields: 1",
+            ),
             fields=("u", "vx", "vy"),
         ) as writer:
             for a in range(0, n, _CHUNK):

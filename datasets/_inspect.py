@@ -76,6 +76,15 @@ def describe(path: str | Path, *, max_samples_checked: int | None = None) -> str
             "  versions: " + ", ".join(f"{k} {v}" for k, v in versions.items())
         )
         lines.append(f"  solver: {attrs.get('solver', '?')}")
+        for key in (
+            "source_format",
+            "conversion",
+            "source_training_scale",
+            "source_training_scale_note",
+            "import_residual",
+        ):
+            if key in attrs:
+                lines.append(f"  {key}: {attrs[key]}")
         version = int(np.asarray(attrs["format_version"]).ravel()[0])
         lines.append(f"  format_version {version}")
     return "\n".join(lines)

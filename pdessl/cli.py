@@ -249,6 +249,7 @@ def _import(args: argparse.Namespace) -> int:
                 nu=args.nu,
                 dtype=args.dtype,
                 allow_nonfinite=args.allow_nonfinite,
+                check_physics=not args.no_check_physics,
             )
         else:
             datasets.import_pdearena_smoke(
@@ -674,6 +675,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="keep samples holding NaN or Inf (counted in the file's notes); "
         "without it such a source is refused",
+    )
+    imp.add_argument(
+        "--no-check-physics",
+        action="store_true",
+        help="LPSDA: skip the PDE residual check of the converted field (by default "
+        "an import whose relative residual exceeds 0.05 is refused)",
     )
     _add_overwrite(imp)
     imp.set_defaults(func=_import)
