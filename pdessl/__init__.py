@@ -14,7 +14,8 @@ if os.environ.get("PDESSL_NO_X64", "") != "1":
 
 __version__ = "0.1.0"
 
-_API = ("load_encoder", "embed", "embed_dataset", "Encoder")
+_API = ("load_encoder", "embed", "embed_arrays", "embed_dataset", "Encoder")
+_RESAMPLE = ("resample", "Resampled", "ResampleError")
 
 
 def __getattr__(name: str):
@@ -23,4 +24,8 @@ def __getattr__(name: str):
         from pdessl import api
 
         return getattr(api, name)
+    if name in _RESAMPLE:
+        from pdessl import _resample
+
+        return getattr(_resample, name)
     raise AttributeError(f"module 'pdessl' has no attribute {name!r}")

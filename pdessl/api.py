@@ -154,10 +154,12 @@ def _embed_batches(network, state, scales, arrays: dict, crop_shape, crops, size
 def _check_trajectories(
     encoder: Encoder, u: np.ndarray, dt, dx, check_grid: bool, dy=None
 ):
-    """`u`: `(sample, time, x[, y])`; for 2-D data every velocity field in turn."""
+    """`u`: `(sample, time, x[, y])`; for 2-D data every velocity field in turn.
+    Every problem found is reported in one error."""
     n, nt, *space = u.shape
+    problems = []
     if nt < encoder.crop_time or min(space) < encoder.crop_space:
-        raise ValueError(
+        problems.append(
             f"the data have {nt} time points x {' x '.join(map(str, space))} space "
             f"points, fewer than one encoder crop ({encoder.crop_time} x "
             f"{encoder.crop_space}); use longer trajectories or an encoder pretrained "
@@ -165,7 +167,7 @@ def _check_trajectories(
         )
     bad = ~np.isfinite(u).reshape(n, -1).all(axis=1)
     if bad.any():
-        raise ValueError(
+        problems.append(
             f"the data hold NaN or Inf values (sample(s) {np.flatnonzero(bad)[:10]}"
             f"{'...' if bad.sum() > 10 else ''}); drop or repair them before embedding."
         )
@@ -178,18 +180,85 @@ def _check_trajectories(
     for name, spacing, trained in spacings:
         spacing = np.asarray(spacing, dtype=np.float64)
         if not np.all(np.isfinite(spacing)) or np.any(spacing <= 0):
-            raise ValueError(f"the {name} must be positive and finite, got {spacing}.")
+            problems.append(f"the {name} must be positive and finite, got {spacing}.")
+            continue
         ratio = spacing / trained
         if check_grid and (
             np.any(ratio > GRID_FACTOR) or np.any(ratio < 1 / GRID_FACTOR)
         ):
-            raise ValueError(
+            problems.append(
                 f"the data's {name} ({float(np.min(spacing)):.4g}..."
                 f"{float(np.max(spacing)):.4g}) is not within a factor {GRID_FACTOR} "
                 f"of the encoder's training data ({trained:.4g}): the representation "
-                "would be out of distribution. Resample the data to the training grid, "
-                "or pass check_grid=False to embed anyway."
+                "would be out of distribution."
             )
+    if problems:
+        fix = (
+            " Resample the data to the training grid (resample=True, `pdessl embed "
+            "--resample`), or pass check_grid=False (--no-check-grid) to embed anyway."
+            if any("out of distribution" in p for p in problems)
+            else ""
+        )
+        raise ValueError(" ".join(problems) + fix)
+
+
+def _resample_to_encoder(encoder: Encoder, u: np.ndarray, dt, dx, t0, tolerance):
+    """Every trajectory of `u` `(sample, time, x)` resampled onto the encoder's
+    training grid (`pdessl.resample`), cut to the common number of frames and points.
+    All samples' problems are reported at once. Returns `u, dt, dx, length, t0,
+    worst time error`."""
+    from pdessl._resample import ResampleError, resample
+
+    n, nt, nx = u.shape
+    need_t = (encoder.crop_time - 1) * encoder.training_dt
+    need_x = encoder.crop_space * encoder.training_dx
+    problems, out = [], []
+    span_t, span_x = (nt - 1) * dt, nx * dx
+    if np.any(span_t < need_t * (1 - 1e-9)):
+        problems.append(
+            f"the data span {float(np.min(span_t)):.4g} time units, shorter than one "
+            f"encoder crop ({encoder.crop_time} frames x dt {encoder.training_dt:.4g} "
+            f"= {need_t:.4g}): no resampling can make a crop."
+        )
+    if np.any(span_x < need_x * (1 - 1e-9)):
+        problems.append(
+            f"the domain is {float(np.min(span_x)):.4g} long, shorter than one "
+            f"encoder crop ({encoder.crop_space} points x dx {encoder.training_dx:.4g}"
+            f" = {need_x:.4g}): no resampling can make a crop."
+        )
+    errors = {}
+    if not problems:
+        for i in range(n):
+            try:
+                out.append(
+                    resample(
+                        u[i],
+                        dt=float(dt[i]),
+                        dx=float(dx[i]),
+                        t0=float(t0[i]),
+                        new_dt=encoder.training_dt,
+                        new_dx=encoder.training_dx,
+                        tolerance=tolerance,
+                    )
+                )
+            except ResampleError as err:
+                errors.setdefault(str(err), []).append(i)
+    for message, samples in errors.items():
+        problems.append(f"sample(s) {samples[:10]}: {message}")
+    if problems:
+        raise ValueError(
+            "cannot resample onto the encoder's grid: " + " ".join(problems)
+        )
+    nt_new = min(r.u.shape[0] for r in out)
+    nx_new = min(r.u.shape[1] for r in out)
+    return (
+        np.stack([r.u[:nt_new, :nx_new] for r in out]),
+        np.array([r.dt for r in out]),
+        np.array([r.dx for r in out]),
+        np.array([r.dx * r.u.shape[1] for r in out]),
+        np.array([r.t0 for r in out]),
+        max(r.time_error for r in out),
+    )
 
 
 def embed_arrays(
@@ -202,11 +271,18 @@ def embed_arrays(
     t0=0.0,
     crops: str = "mean",
     check_grid: bool = True,
+    resample: bool = False,
+    time_tolerance: float = 1e-3,
     batch_size: int = 64,
 ) -> np.ndarray:
     """Representations `(sample, dim)` of trajectories `u` `(sample, time, x)` on
     uniform periodic grids; `dt`, `dx`, `length` (default `x points * dx`) and `t0`
-    are scalars or one value per sample."""
+    are scalars or one value per sample.
+
+    With `resample=True` every trajectory is first brought onto the encoder's
+    training grid by `pdessl.resample` (Fourier in space, degree-5 Lagrange in time,
+    refused when its measured relative error exceeds `time_tolerance`) and cut to the
+    common number of frames and points."""
     if crops not in ("mean", "first"):
         raise ValueError(f"crops must be 'mean' or 'first', got {crops!r}.")
     u = np.asarray(u, dtype=np.float64)
@@ -215,13 +291,21 @@ def embed_arrays(
             f"expected trajectories of shape (sample, time, x), got shape {u.shape}."
         )
     n, _, nx = u.shape
-    _check_trajectories(encoder, u, dt, dx, check_grid)
 
     def per_sample(value):
         return np.broadcast_to(np.asarray(value, dtype=np.float64), (n,))
 
     dt, dx, t0 = per_sample(dt), per_sample(dx), per_sample(t0)
-    length = nx * dx if length is None else per_sample(length)
+    if resample:
+        if length is not None and not np.allclose(per_sample(length), nx * dx):
+            raise ValueError(
+                "resample=True needs periodic data whose length is x points * dx."
+            )
+        u, dt, dx, length, t0, _ = _resample_to_encoder(
+            encoder, u, dt, dx, t0, time_tolerance
+        )
+    _check_trajectories(encoder, u, dt, dx, check_grid)
+    length = u.shape[2] * dx if length is None else per_sample(length)
     arrays = dict(u=u, t0=t0, dt=dt, dx=dx, L=length)
     crop_shape = (encoder.crop_time, encoder.crop_space)
     return _embed_batches(
@@ -261,9 +345,13 @@ def embed(
     t0=None,
     crops: str = "mean",
     check_grid: bool = True,
+    resample: bool = False,
     batch_size: int = 64,
 ):
     """Representations of trajectories.
+
+    `resample=True` brings the data onto the encoder's training grid first (see
+    `embed_arrays`); `check_grid=False` embeds off-grid data as they are.
 
     - `data` an `xarray.DataArray` with dims `("time", "x")` or `("sample", "time",
       "x")` (any order): the grid comes from its `time` and `x` coordinates (uniform,
@@ -315,6 +403,7 @@ def embed(
             t0=grid["time"][0] if t0 is None else t0,
             crops=crops,
             check_grid=check_grid,
+            resample=resample,
             batch_size=batch_size,
         )
         coords = {"sample": arr.coords["sample"]} if "sample" in arr.coords else {}
@@ -342,6 +431,7 @@ def embed(
         t0=0.0 if t0 is None else t0,
         crops=crops,
         check_grid=check_grid,
+        resample=resample,
         batch_size=batch_size,
     )
     return z[0] if u.ndim == 2 else z
@@ -375,11 +465,20 @@ def _dataset_arrays(ds: xr.Dataset, header: dict) -> tuple[dict, tuple]:
 
 
 def embed_dataset(
-    encoder: Encoder, source, *, crops: str = "mean", batch_size: int = 64
+    encoder: Encoder,
+    source,
+    *,
+    crops: str = "mean",
+    check_grid: bool = True,
+    resample: bool = False,
+    time_tolerance: float = 1e-3,
+    batch_size: int = 64,
 ) -> xr.Dataset:
     """Representations of every trajectory of a pdessl dataset (path or the
     `open_dataset` object), with the per-sample variables (parameters, grid,
-    initial-condition coefficients) carried over."""
+    initial-condition coefficients) carried over. `resample` and `check_grid` as in
+    `embed_arrays` (1-D data only for `resample`); the output's attributes record the
+    resampling and its measured time-interpolation error."""
     from pdessl import datasets
 
     ds = source if isinstance(source, xr.Dataset) else datasets.open_dataset(source)
@@ -389,13 +488,33 @@ def embed_dataset(
             f"{ds.attrs.get('pde')!r}."
         )
     arrays, crop = _dataset_arrays(ds, encoder.header)
+    resampled = "no"
+    if resample and encoder.pde == "ns":
+        raise ValueError("resample=True supports 1-D data only, not Navier–Stokes.")
+    if resample:
+        u, dt, dx, length, t0, err = _resample_to_encoder(
+            encoder,
+            np.asarray(arrays["u"], dtype=np.float64),
+            arrays["dt"],
+            arrays["dx"],
+            arrays["t0"],
+            time_tolerance,
+        )
+        arrays.update(u=u, dt=dt, dx=dx, L=length, t0=t0)
+        resampled = (
+            f"onto the encoder's grid (dt {encoder.training_dt:.6g}, dx "
+            f"{encoder.training_dx:.6g}): Fourier in space, degree-5 Lagrange in time "
+            f"(measured relative time-interpolation error <= {err:.3g})"
+        )
     if encoder.pde == "ns":
         for field in (arrays["vx"], arrays["vy"]):
             _check_trajectories(
-                encoder, field, arrays["dt"], arrays["dx"], True, arrays["dy"]
+                encoder, field, arrays["dt"], arrays["dx"], check_grid, arrays["dy"]
             )
     else:
-        _check_trajectories(encoder, arrays["u"], arrays["dt"], arrays["dx"], True)
+        _check_trajectories(
+            encoder, arrays["u"], arrays["dt"], arrays["dx"], check_grid
+        )
     z = _embed_batches(
         encoder.network, encoder.state, encoder.scales, arrays, crop, crops, batch_size
     )
@@ -413,6 +532,8 @@ def embed_dataset(
             crops=crops,
             pde=encoder.pde,
             source=str(ds.encoding.get("source", "")),
+            resampled=resampled,
+            check_grid=int(check_grid),
         ),
     )
     return out

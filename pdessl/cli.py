@@ -513,7 +513,13 @@ def _embed(args: argparse.Namespace) -> int:
     )
     _check_data(args.data, "DATA")
     encoder = pdessl.load_encoder(args.encoder)
-    emb = pdessl.embed_dataset(encoder, args.data, crops=args.crops)
+    emb = pdessl.embed_dataset(
+        encoder,
+        args.data,
+        crops=args.crops,
+        check_grid=not args.no_check_grid,
+        resample=args.resample,
+    )
     with atomic_output(out) as tmp:
         write_embeddings(emb, tmp)
     n, dim = emb.representation.shape
@@ -764,6 +770,18 @@ def build_parser() -> argparse.ArgumentParser:
     emb.add_argument("data", help="a dataset file (HDF5)")
     emb.add_argument("--out", required=True)
     emb.add_argument("--crops", choices=("mean", "first"), default="mean")
+    emb.add_argument(
+        "--resample",
+        action="store_true",
+        help="bring the data onto the encoder's training grid first (Fourier in "
+        "space, high-order interpolation in time, refused when inaccurate)",
+    )
+    emb.add_argument(
+        "--no-check-grid",
+        action="store_true",
+        help="embed data whose grid is off the encoder's by more than a factor 2 "
+        "(out of distribution; prefer --resample)",
+    )
     _add_overwrite(emb)
     emb.set_defaults(func=_embed)
     exp = sub.add_parser(
