@@ -106,6 +106,11 @@ def resample(
     u = fourier_resample(u, n_new)
     if abs(new_dt / dt - 1) < 1e-9:
         return Resampled(u, t0, dt, length / n_new, 0.0)
+    if nt < 2 * (order + 1):
+        raise ResampleError(
+            f"{nt} frames are too few to measure the error of degree-{order} "
+            f"interpolation in time (need {2 * (order + 1)})."
+        )
     error = time_interpolation_error(u, order)
     if not error <= tolerance:
         raise ResampleError(
