@@ -84,7 +84,10 @@ def describe(path: str | Path, *, max_samples_checked: int | None = None) -> str
             "import_residual",
         ):
             if key in attrs:
-                lines.append(f"  {key}: {attrs[key]}")
+                value = attrs[key]
+                if isinstance(value, np.ndarray) and value.size == 1:
+                    value = value.item()
+                lines.append(f"  {key}: {value}")
         version = int(np.asarray(attrs["format_version"]).ravel()[0])
         lines.append(f"  format_version {version}")
     return "\n".join(lines)

@@ -199,7 +199,7 @@ def _check_trajectories(
             if any("out of distribution" in p for p in problems)
             else ""
         )
-        raise ValueError(" ".join(problems) + fix)
+        raise ValueError(" ".join(p[0].upper() + p[1:] for p in problems) + fix)
 
 
 def _resample_to_encoder(encoder: Encoder, u: np.ndarray, dt, dx, t0, tolerance):
