@@ -2,7 +2,7 @@
 
 - Space: periodic Fourier interpolation. The new grid keeps the period $L$ and has
   $n' = \\mathrm{round}(L / \\Delta x_{target})$ points, so the new spacing is $L / n'$
-  (within half a point of the target; the mismatch is reported). Going finer zero-pads
+  (within half a point of the target; `Resampled.dx` holds it). Going finer zero-pads
   the spectrum (exact for band-limited fields), going coarser drops the modes the new
   grid cannot hold (the band-limited projection). Nyquist modes are dropped.
 - Time: the field is not periodic in time, so it is interpolated by local Lagrange
