@@ -34,7 +34,9 @@ def main():
     for ax, panel in zip(axes, panels, strict=True):
         names = sorted(panel)
         if panel is reg:
+            # best_constant: the reference a learned method must beat.
             methods = ["ssl_linear", "ssl_mlp", "untrained_linear", "supervised"]
+            methods += ["best_constant"]
 
             def stat(r, m, k):
                 return r["results"][m]["nmse"][k]
