@@ -90,7 +90,7 @@ def load_encoder(path: str | Path) -> Encoder:
     return Encoder(network, state, header, str(path))
 
 
-_IDENTITY = symmetries.Augmentation((symmetries.SpaceShift(0.0),), 1, 1)
+_IDENTITY = symmetries.identity_augmentation()
 
 
 def _tile_starts(size: int, crop: int, crops: str) -> np.ndarray:

@@ -181,32 +181,22 @@ def run_experiment(
     workdir = Path(workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     with RunLock(workdir / "experiment.lock", what=f"the experiment workdir {workdir}"):
-        return _run_experiment(
-            config,
-            workdir,
-            seeds=seeds,
-            figures=figures,
-            shared=shared,
-            progress=progress,
-        )
+        return _run_experiment(config, workdir, seeds, figures, shared, progress)
 
 
 def _run_experiment(
     config: ExperimentConfig,
-    workdir: str | Path,
-    *,
-    seeds: tuple[int, ...] | None = None,
-    figures: bool = True,
-    shared: str | Path | None = None,
-    progress=print,
+    workdir: Path,
+    seeds: tuple[int, ...] | None,
+    figures: bool,
+    shared: str | Path | None,
+    progress,
 ) -> dict:
     """`run_experiment` without the lock."""
     import pdessl
     from pdessl import downstream
     from pdessl.training import pretrain
 
-    workdir = Path(workdir).resolve()
-    workdir.mkdir(parents=True, exist_ok=True)
     seeds = tuple(config.seeds if seeds is None else seeds)
     timings = {}
     tick = time.perf_counter()
@@ -435,24 +425,15 @@ def _augmented_samples(path: Path, train: Path, pre_config, plt):
     sample exactly as the pretraining step draws them (with independent views, each
     from its own crop), channels as the encoder receives them (field unscaled)."""
     from pdessl import symmetries
-    from pdessl.training import ChannelScales, batch_views, pretrain_augmentation
+    from pdessl.training import batch_views, pretrain_augmentation
     from pdessl.training._pretrain import _fields, _scales, _with_lengths
     from pdessl.training._step import second_view
 
     ds = datasets.open_dataset(train)
     ct, cs = pre_config.crop_time, pre_config.crop_space
-    s = _scales(ds, pre_config)
-    scales = ChannelScales(
-        t=s.t,
-        x=s.x,
-        u=1.0,
-        t_ref=s.t_ref,
-        x_ref=s.x_ref,
-        centred=s.centred,
-        field_per_view=s.field_per_view,
-    )
+    scales = dataclasses.replace(_scales(ds, pre_config), u=1.0)  # field unscaled
     aug = pretrain_augmentation(pre_config)
-    identity = symmetries.Augmentation((symmetries.SpaceShift(0.0),), 1, 1)
+    identity = symmetries.identity_augmentation()
     loader = datasets.CropLoader(
         ds,
         batch_size=1,

@@ -105,7 +105,7 @@ def ssl_condition(
     u = np.asarray(ds.u.values[:, :time_window], dtype=np.float32)
     encoder = eqx.nn.inference_mode(encoder)
     t0, dt, dx, length = (np.asarray(ds[v].values) for v in ("t0", "dt", "dx", "L"))
-    identity = symmetries.Augmentation((symmetries.SpaceShift(0.0),), 1, 1)
+    identity = symmetries.identity_augmentation()
 
     # The encoder and its state are closed over (constants of the compiled function):
     # passed as jit arguments, the inference-mode BatchNorm returned float64 features

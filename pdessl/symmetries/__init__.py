@@ -4,6 +4,7 @@ from ._cole_hopf import heat_superposition as heat_superposition
 from ._compose import Augmentation as Augmentation
 from ._compose import coordinate_channels as coordinate_channels
 from ._compose import grid_points as grid_points
+from ._compose import identity_augmentation as identity_augmentation
 from ._generators import AbstractGenerator as AbstractGenerator
 from ._generators import GalileanBoost as GalileanBoost
 from ._generators import LinearBoost as LinearBoost

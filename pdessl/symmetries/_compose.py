@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
-from ._generators import AbstractGenerator, Point
+from ._generators import AbstractGenerator, Point, SpaceShift
 from ._regrid import GridField1d, NotRegriddableError, regrid
 
 _W1 = 1.0 / (2.0 - 2.0 ** (1.0 / 3.0))
@@ -111,6 +111,12 @@ class Augmentation(eqx.Module):
         for g, e in zip(self.generators, jnp.asarray(eps), strict=True):
             field = regrid(g, e, field, crop_time)
         return field
+
+
+def identity_augmentation() -> Augmentation:
+    """The identity map as an `Augmentation` (one zero-strength space shift), for
+    unaugmented views built by the same code as augmented ones."""
+    return Augmentation((SpaceShift(0.0),), 1, 1)
 
 
 def grid_points(u: Float[Array, "time x"], t0, dt, dx, length=None) -> Point:

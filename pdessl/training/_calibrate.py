@@ -50,23 +50,20 @@ def calibration_views(
 ):
     """One random unaugmented crop of each of the first `samples` trajectories of
     `ds`, as the encoder receives them."""
+    from ._pretrain import _fields, _with_lengths
+
     n = min(samples, ds.sizes["sample"])
-    two_d = config.pde == "ns"
     loader = datasets.CropLoader(
         ds.isel(sample=slice(n)),
         batch_size=n,
         crop_time=config.crop_time,
         crop_space=config.crop_space,
         seed=seed,
-        fields=("vx", "vy") if two_d else ("u",),
-        variables=() if two_d else ("L",),
+        fields=_fields(ds, config),
+        variables=() if config.pde == "ns" else ("L",),
     )
-    batch = next(iter(loader.epoch(0)))
-    if two_d:
-        batch = dict(
-            batch, Lx=batch["dx"] * ds.sizes["x"], Ly=batch["dy"] * ds.sizes["y"]
-        )
-    identity = symmetries.Augmentation((symmetries.SpaceShift(0.0),), 1, 1)
+    batch = _with_lengths(next(iter(loader.epoch(0))), ds)
+    identity = symmetries.identity_augmentation()
     keys = jax.random.split(jax.random.key(0), n)
     batch = {k: jnp.asarray(np.asarray(v)) for k, v in batch.items()}
     return batch_views(identity, keys, batch, scales)

@@ -4,6 +4,8 @@ import json
 import os
 from pathlib import Path
 
+from pdessl.outputs import atomic_output
+
 
 def keep_metrics_through(path: str | Path, step: int) -> None:
     """Keep only the rows of the JSONL log `path` with `step <= step`.
@@ -27,9 +29,8 @@ def keep_metrics_through(path: str | Path, step: int) -> None:
                 continue
             if isinstance(row, dict) and row.get("step", step + 1) <= step:
                 kept.append(line.rstrip("\n") + "\n")
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w") as f:
-        f.writelines(kept)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    with atomic_output(path) as tmp:
+        with open(tmp, "w") as f:
+            f.writelines(kept)
+            f.flush()
+            os.fsync(f.fileno())

@@ -45,7 +45,7 @@ def pretrain_augmentation(config: PretrainConfig) -> symmetries.Augmentation:
     if not gens:
         if config.views == "independent":
             # Crop-only views (the "no symmetries" ablation): the identity map.
-            return symmetries.Augmentation((symmetries.SpaceShift(0.0),), 1, 1)
+            return symmetries.identity_augmentation()
         raise ValueError(
             "config.symmetries disables every generator and views = 'same_crop': "
             "the two views would be identical; keep at least one generator or use "
@@ -194,7 +194,7 @@ def _probe_inputs(ds, config, scales):
     for v in ("t0", "dt", "dx", "dy", "L"):
         if v in ds:
             batch[v] = ds[v].values[:n]
-    identity = symmetries.Augmentation((symmetries.SpaceShift(0.0),), 1, 1)
+    identity = symmetries.identity_augmentation()
     keys = jax.random.split(jax.random.key(0), n)
     views = batch_views(identity, keys, _with_lengths(batch, ds), scales)
     targets = np.asarray(ds[config.probe_target].values[:n], dtype=np.float64)
