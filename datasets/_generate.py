@@ -12,6 +12,7 @@ import h5py
 import numpy as np
 from tqdm.auto import tqdm
 
+from pdessl import pdes
 from pdessl.runlock import RunLock
 
 from ._journal import Journal, journal_dir
@@ -100,29 +101,11 @@ def identity_mismatch(a: dict, b: dict, keys=_IDENTITY_KEYS) -> list[str]:
 
 
 def _fields(recipe: Recipe) -> tuple[str, ...]:
-    return (FIELD, "vx", "vy") if recipe.pde == "ns" else (FIELD,)
+    return pdes.get(recipe.pde).fields
 
 
 def _per_sample_layout(recipe: Recipe) -> dict:
-    if recipe.pde == "ns":
-        layout = {"index": (np.int64, ())}
-        for name in ("t0", "dt", "dx", "dy", "T", *recipe.parameters):
-            layout[name] = (np.float64, ())
-        return layout
-    modes = (recipe.initial_condition.num_modes,)
-    layout = {
-        "index": (np.int64, ()),
-        "t0": (np.float64, ()),
-        "dt": (np.float64, ()),
-        "dx": (np.float64, ()),
-        "L": (np.float64, ()),
-        "T": (np.float64, ()),
-        "ic_amplitude": (np.float64, modes),
-        "ic_wavenumber": (np.int64, modes),
-        "ic_phase": (np.float64, modes),
-    }
-    layout.update({name: (np.float64, ()) for name in recipe.parameters})
-    return layout
+    return pdes.get(recipe.pde).layout(recipe)
 
 
 def generate(

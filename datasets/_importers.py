@@ -28,7 +28,11 @@ import h5py
 import numpy as np
 
 from ._generate import _versions
-from ._physics_check import RESIDUAL_THRESHOLD, check_lpsda_physics
+from ._physics_check import (
+    LPSDA_STORES_HEAT,
+    RESIDUAL_THRESHOLD,
+    check_lpsda_physics,
+)
 from ._store import FIELD, DatasetFileError, DatasetWriter
 
 _CHUNK = 16  # samples read and written at a time
@@ -164,9 +168,12 @@ def import_lpsda(
     `_physics_check`); otherwise the import is refused with the likely cause (wrong
     `pde`, `nu` or units) and nothing is written. A failed import leaves no file.
     """
-    if pde not in ("ks", "kdv", "burgers"):
-        raise ValueError(f"pde must be ks, kdv or burgers for LPSDA, got {pde!r}.")
-    if pde == "burgers" and not nu > 0:
+    if pde not in LPSDA_STORES_HEAT:
+        raise ValueError(
+            f"pde must be one of {', '.join(LPSDA_STORES_HEAT)} for LPSDA, got {pde!r}."
+        )
+    heat = LPSDA_STORES_HEAT[pde]
+    if heat and not nu > 0:
         raise ValueError(f"nu must be > 0, got {nu}.")
     with _open_source(src) as f:
         group = _pick_split(f, split, src)
@@ -181,13 +188,13 @@ def import_lpsda(
         n, nt, nx = data.shape
         per_sample = {name: (np.float64, ()) for name in ("t0", "dt", "dx", "L", "T")}
         per_sample["index"] = (np.int64, ())
-        if pde == "burgers":
+        if heat:
             per_sample["nu"] = (np.float64, ())
         notes = (
             f"LPSDA {pde} data, split {group.name.strip('/')}; T is the last saved "
             "time (LPSDA does not store the horizon separately)."
         )
-        if pde == "burgers":
+        if heat:
             notes += f" Heat field mapped to u = -2 nu d/dx log psi with nu = {nu}."
         out = _new_output(out)
         m = min(n, _CHUNK)
@@ -212,7 +219,7 @@ def import_lpsda(
                     u = data[a:b]
                     dx = group["dx"][a:b]
                     t = group["t"][a:b]
-                    if pde == "burgers":
+                    if heat:
                         with np.errstate(invalid="ignore"):  # NaN samples stay NaN
                             u = _cole_hopf_or_explain(u, dx, nu, a)
                     bad.add(a, u)
@@ -225,7 +232,7 @@ def import_lpsda(
                         "L": dx * nx,
                         "T": t[:, -1],
                     }
-                    if pde == "burgers":
+                    if heat:
                         batch["nu"] = np.full(b - a, nu)
                     writer.append(batch)
         except BaseException:
@@ -250,7 +257,7 @@ def _check_first_samples(group: h5py.Group, raw: np.ndarray, pde, nu, m) -> floa
     """The physics check of `_physics_check` on the first `m` samples."""
     dt, dx = group["dt"][:m], group["dx"][:m]
     converted = raw
-    if pde == "burgers":
+    if LPSDA_STORES_HEAT[pde]:
         try:
             with np.errstate(invalid="ignore"):
                 converted = cole_hopf_velocity(raw, dx, nu)
@@ -262,7 +269,7 @@ def _check_first_samples(group: h5py.Group, raw: np.ndarray, pde, nu, m) -> floa
 def _conversion(pde: str, nu: float, length: float, residual: float) -> dict:
     """Attributes stating the source format, the conversion and the factor from the
     imported field to the scale the source's own training pipeline feeds its models."""
-    if pde == "burgers":
+    if LPSDA_STORES_HEAT[pde]:
         factor = -length / (400 * nu**2)
         conversion = (
             "heat field psi mapped to the textbook Burgers velocity u = -2 nu "

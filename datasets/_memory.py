@@ -10,6 +10,7 @@ spectra, or the adaptive solver's stages).
 
 import os
 
+from pdessl import pdes
 from pdessl.errors import UserError
 
 _WORK_ARRAYS = 16
@@ -26,7 +27,7 @@ def physical_memory() -> int | None:
 def solve_bytes(recipe, batch_size: int = 1) -> int:
     """Estimated bytes to solve `batch_size` samples of `recipe` at once."""
     points = recipe.num_points * (recipe.num_points_y or 1)
-    fields = 3 if recipe.pde == "ns" else 1  # smoke and two velocity components
+    fields = len(pdes.get(recipe.pde).fields)  # NS: smoke and two velocity components
     return 8 * batch_size * points * fields * (recipe.num_saves + _WORK_ARRAYS)
 
 

@@ -16,22 +16,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from pdessl import pdes
 from pdessl.errors import UserError
 from pdessl.tomlfile import read_toml_text
 
 from ._memory import check_memory
-from ._resolution import check_burgers_resolution
-
-PDE_NAMES = ("ks", "kdv", "burgers", "heat", "ns")
-NS_BOUNDARIES = ("periodic", "free-slip")
-# Physical parameters each PDE takes, by the name they carry in files.
-PDE_PARAMETERS = {
-    "ks": (),
-    "kdv": (),
-    "burgers": ("nu",),
-    "heat": ("nu",),
-    "ns": ("nu", "kappa", "buoyancy"),
-}
 
 
 class RecipeError(UserError):
@@ -200,26 +189,28 @@ def parse_recipe(text: str, name: str, *, check_resolution: bool = True) -> Reci
         },
     )
     pde = top["pde"]
-    if pde not in PDE_NAMES:
+    if pde not in pdes.names():
         raise RecipeError(
-            f"unknown PDE {pde!r} in recipe {name!r}; known: {', '.join(PDE_NAMES)}."
+            f"unknown PDE {pde!r} in recipe {name!r}; known: {', '.join(pdes.names())}."
         )
+    descriptor = pdes.get(pde)
     grid = _take(
         top["grid"],
         "grid",
         {"num_points": True, "length": True, "boundary": False},
     )
-    if "boundary" in grid and pde != "ns":
+    if "boundary" in grid and len(descriptor.boundaries) == 1:
         raise RecipeError(
-            f"grid.boundary is only for ns recipes; {pde} grids are periodic."
+            f"grid.boundary is not an option for {pde} recipes: its grids are "
+            f"{descriptor.boundaries[0]}."
         )
-    boundary = grid.get("boundary", "periodic")
-    if boundary not in NS_BOUNDARIES:
+    boundary = grid.get("boundary", descriptor.boundaries[0])
+    if boundary not in descriptor.boundaries:
         raise RecipeError(
-            f"grid.boundary must be one of {NS_BOUNDARIES}, got {boundary!r}."
+            f"grid.boundary must be one of {descriptor.boundaries}, got {boundary!r}."
         )
     num_points_y = length_y = None
-    if pde == "ns":
+    if descriptor.ndim == 2:
         sizes, lengths = grid["num_points"], grid["length"]
         if not (isinstance(sizes, list) and len(sizes) == 2):
             raise RecipeError("grid.num_points must be [nx, ny] for a 2-D PDE.")
@@ -254,7 +245,7 @@ def parse_recipe(text: str, name: str, *, check_resolution: bool = True) -> Reci
             f"need num_saves >= 2 and keep_last <= num_saves, got {num_saves} and "
             f"{keep_last}."
         )
-    expected = PDE_PARAMETERS[pde]
+    expected = descriptor.parameters
     params_table = top.get("parameters", {})
     _take(params_table, "parameters", {k: True for k in expected})
     parameters = {
@@ -263,7 +254,7 @@ def parse_recipe(text: str, name: str, *, check_resolution: bool = True) -> Reci
     for k, dist in parameters.items():
         if dist.low <= 0:
             raise RecipeError(f"parameters.{k} must be > 0.")
-    if pde == "ns":
+    if descriptor.ndim == 2:
         ic = _take(
             top["initial_condition"],
             "initial_condition",
@@ -292,7 +283,7 @@ def parse_recipe(text: str, name: str, *, check_resolution: bool = True) -> Reci
         steps_per_save = _positive_int(
             "solver.steps_per_save", solver["steps_per_save"]
         )
-    elif pde == "ns" and "rtol" in solver and "atol" in solver:
+    elif descriptor.adaptive and "rtol" in solver and "atol" in solver:
         rtol, atol = float(solver["rtol"]), float(solver["atol"])
         if not (0 < rtol < 1 and 0 < atol < 1):
             raise RecipeError("solver.rtol and solver.atol must be in (0, 1).")
@@ -325,7 +316,7 @@ def parse_recipe(text: str, name: str, *, check_resolution: bool = True) -> Reci
     try:
         check_memory(recipe)
         if check_resolution:
-            check_burgers_resolution(recipe)
+            descriptor.check_recipe(recipe)
     except ValueError as err:
         raise RecipeError(f"recipe {name!r}: {err}") from None
     return recipe

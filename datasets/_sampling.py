@@ -7,13 +7,12 @@ failed solve is as reproducible as the first draw.
 
 import zlib
 
-import diffrax
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from pdessl import solvers
+from pdessl import pdes, solvers
 
 from ._recipe import Recipe
 
@@ -34,110 +33,9 @@ def sample_keys(seed: int, split: str, indices, attempts) -> jax.Array:
     return jax.vmap(one)(jnp.asarray(indices), jnp.asarray(attempts))
 
 
-def _make_pde(recipe: Recipe, params: dict[str, jax.Array]):
-    if recipe.pde == "ks":
-        return solvers.KuramotoSivashinsky()
-    if recipe.pde == "kdv":
-        return solvers.KortewegDeVries()
-    if recipe.pde == "burgers":
-        return solvers.Burgers(params["nu"])
-    if recipe.pde == "heat":
-        return solvers.Heat(params["nu"])
-    raise ValueError(f"unknown PDE {recipe.pde!r}")
-
-
 def _draw_and_solve(recipe: Recipe, key: jax.Array) -> dict[str, jax.Array]:
-    if recipe.pde == "ns":
-        return _draw_and_solve_ns(recipe, key)
-    k_len, k_hor, k_par, k_ic = jax.random.split(key, 4)
-    length = recipe.length.sample(k_len)
-    horizon = recipe.horizon.sample(k_hor)
-    par_keys = jax.random.split(k_par, max(len(recipe.parameters), 1))
-    params = {
-        name: dist.sample(k)
-        for (name, dist), k in zip(recipe.parameters.items(), par_keys, strict=False)
-    }
-    ic = recipe.initial_condition
-    series = solvers.sample_sine_series(
-        k_ic,
-        num_modes=ic.num_modes,
-        max_amplitude=ic.max_amplitude,
-        min_wavenumber=ic.min_wavenumber,
-        max_wavenumber=ic.max_wavenumber,
-    )
-    grid = solvers.Grid1d(recipe.num_points, length)
-    sol = solvers.solve(
-        _make_pde(recipe, params),
-        grid,
-        series(grid),
-        horizon,
-        recipe.num_saves,
-        discard_first=recipe.discard_first,
-        stepping=solvers.FixedStepETDRK4(recipe.steps_per_save),
-    )
-    dt = horizon / (recipe.num_saves - 1)
-    return dict(
-        u=sol.u,
-        status=sol.status,
-        t0=sol.ts[0],
-        dt=dt,
-        dx=grid.dx,
-        L=length,
-        T=horizon,
-        **params,
-        ic_amplitude=series.amplitudes,
-        ic_wavenumber=series.wavenumbers,
-        ic_phase=series.phases,
-    )
-
-
-def _stepping(recipe: Recipe):
-    if recipe.steps_per_save is not None:
-        return solvers.FixedStepETDRK4(recipe.steps_per_save)
-    return solvers.Adaptive(rtol=recipe.rtol, atol=recipe.atol, solver=diffrax.Tsit5())
-
-
-def _draw_and_solve_ns(recipe: Recipe, key: jax.Array) -> dict[str, jax.Array]:
-    k_hor, k_par, k_ic = jax.random.split(key, 3)
-    horizon = recipe.horizon.sample(k_hor)
-    par_keys = jax.random.split(k_par, len(recipe.parameters))
-    params = {
-        name: dist.sample(k)
-        for (name, dist), k in zip(recipe.parameters.items(), par_keys, strict=True)
-    }
-    grid = solvers.Grid2d(
-        (recipe.num_points, recipe.num_points_y),
-        jnp.stack([recipe.length.sample(k_hor), jnp.asarray(recipe.length_y)]),
-    )
-    smoke0 = solvers.sample_smoke(
-        k_ic,
-        grid,
-        correlation_length=recipe.initial_condition.correlation_length,
-        boundary=recipe.boundary,
-    )
-    ns = solvers.NavierStokes2d(params["nu"], params["kappa"], params["buoyancy"])
-    sol = solvers.solve_navier_stokes(
-        ns,
-        grid,
-        smoke0,
-        horizon,
-        recipe.num_saves,
-        discard_first=recipe.discard_first,
-        stepping=_stepping(recipe),
-        boundary=recipe.boundary,
-    )
-    return dict(
-        u=sol.smoke,
-        vx=sol.vx,
-        vy=sol.vy,
-        status=sol.status,
-        t0=sol.ts[0],
-        dt=horizon / (recipe.num_saves - 1),
-        dx=grid.dx,
-        dy=grid.dy,
-        T=horizon,
-        **params,
-    )
+    pde = pdes.get(recipe.pde)
+    return pde.sample(pde, recipe, key)
 
 
 @eqx.filter_jit

@@ -13,8 +13,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from pdessl import pdes, symmetries
 from pdessl.datasets import DatasetFileError, check_finite, open_dataset
 from pdessl.datasets._store import FIELD, DatasetWriter
+from pdessl.pdes._descriptor import full_name
 from pdessl.symmetries import Augmentation, GridField1d, TimeShift
 
 _BATCH = 64
@@ -119,3 +121,31 @@ def augment_file(
             writer.append(batch)
     ds.close()
     return out
+
+
+def grid_augmentation(pde, generators=None, strengths=None) -> symmetries.Augmentation:
+    """The regriddable generators of `pde` (a name or `pdessl.pdes.PDE`) as one
+    first-order `Augmentation` for `augment_file`: by default all of them at their
+    default strengths; `generators` names a subset (`time_shift` included, strength
+    1.0 unless the PDE gives one) and `strengths` one value per name."""
+    pde = pdes.get(pde)
+    chosen = {}
+    if strengths and not generators:
+        raise ValueError("--strengths needs --generators to say which is which.")
+    if generators:
+        if strengths and len(strengths) != len(generators):
+            raise ValueError("give one --strengths value per --generators name.")
+        known = (*pde.default_augmentation().names, "time_shift")
+        unknown = set(generators) - set(known)
+        if unknown:
+            raise ValueError(
+                f"unknown generator(s) {sorted(unknown)} for {pde.name}; choose from "
+                f"{', '.join(known)}."
+            )
+        values = strengths or [None] * len(generators)
+        defaults = {full_name(g): g.strength for g in pde.default_generators()}
+        chosen = dict.fromkeys(known, 0.0)
+        for name, value in zip(generators, values, strict=True):
+            chosen[name] = value if value is not None else defaults.get(name, 1.0)
+    gens = tuple(g for g in pde.default_generators(**chosen) if g.regriddable)
+    return symmetries.Augmentation(gens, trotter_order=1, trotter_steps=1)

@@ -37,7 +37,7 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from pdessl import datasets
+from pdessl import datasets, pdes
 from pdessl._fingerprint import check_stage, stage_digest
 from pdessl.outputs import write_json
 from pdessl.training._config import read_toml, shipped_tomls
@@ -440,7 +440,7 @@ def _augmented_samples(path: Path, train: Path, pre_config, plt):
         crop_time=ct,
         crop_space=cs,
         seed=pre_config.seed,
-        variables=() if pre_config.pde == "ns" else ("L",),
+        variables=pdes.get(pre_config.pde).loader_variables(),
         fields=_fields(ds, pre_config),
         views=2 if pre_config.views == "independent" else 1,
     )
@@ -454,7 +454,7 @@ def _augmented_samples(path: Path, train: Path, pre_config, plt):
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
     titles = ("crop (unaugmented)", "view 1", "view 2")
     for ax, v, title in zip(axes, views, titles, strict=True):
-        if pre_config.pde == "ns":
+        if pdes.get(pre_config.pde).ndim == 2:
             x, y, _, vx, _ = (np.asarray(c) for c in v[:5])  # the first frame
             m = ax.pcolormesh(x, y, vx, shading="auto", cmap="RdBu_r")
             ax.set(xlabel="x channel", ylabel="y channel", title=f"{title}: vx")

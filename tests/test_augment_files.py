@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from pdessl import datasets, solvers, symmetries
+from pdessl import datasets, pdes, solvers, symmetries
 from pdessl.augment import augment_file
 from pdessl.cli import main
 
@@ -45,7 +45,7 @@ def _residuals(path):
 
 def test_augmented_file_keeps_solutions_and_records_parameters(kdv_file, tmp_path):
     aug = symmetries.Augmentation(
-        (*symmetries.default_generators("kdv"), symmetries.TimeShift(3.0)),
+        (*pdes.default_generators("kdv"), symmetries.TimeShift(3.0)),
         trotter_order=1,
         trotter_steps=1,
     )

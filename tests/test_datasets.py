@@ -674,5 +674,5 @@ def test_ns_recipe_errors():
         Path(datasets.__file__).parent / "recipes" / "burgers-tiny.toml"
     ).read_text()
     edited = burgers.replace("[grid]", '[grid]\nboundary = "free-slip"')
-    with pytest.raises(RecipeError, match="only for ns recipes"):
+    with pytest.raises(RecipeError, match="not an option for"):
         datasets.parse_recipe(edited, "edited")

@@ -279,13 +279,13 @@ def test_navier_stokes_embeddings_and_buoyancy_probe(tmp_path):
                 ).assign(t0=ds.t0 + st * ds.dt)
                 # The domain lengths come from the full grid: keep them by passing
                 # the arrays directly.
-                from pdessl.api import _dataset_arrays, _embed_batches
+                from pdessl.embedding import dataset_arrays, embed_batches
 
-                arrays, crop = _dataset_arrays(part, enc.header)
+                arrays, crop = dataset_arrays(part, enc.header)
                 arrays["Lx"] = ds.dx.values * 32
                 arrays["Ly"] = ds.dy.values * 32
                 first.append(
-                    _embed_batches(
+                    embed_batches(
                         enc.network, enc.state, enc.scales, arrays, crop, "first", 8
                     )
                 )

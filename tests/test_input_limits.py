@@ -9,7 +9,7 @@ import pytest
 
 from pdessl import datasets
 from pdessl.cli import main
-from pdessl.datasets._resolution import THRESHOLD, front_mode_ratio
+from pdessl.pdes._resolution import THRESHOLD, front_mode_ratio
 
 _RECIPES = Path(datasets.__file__).parent / "recipes"
 _EXTRA = sorted((Path(__file__).parents[1] / "experiments" / "recipes").glob("*.toml"))

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from pdessl import datasets
-from pdessl.training import load_config, load_encoder, make_view, pretrain
+from pdessl.training import load_config, make_view, pretrain, read_encoder_file
 from pdessl.training._step import ChannelScales
 
 
@@ -154,7 +154,7 @@ def test_preemption_signal_saves_and_resumes_to_the_same_losses(
 def test_exported_encoder_reloads_with_identical_embeddings(tmp_path, data):
     config = load_config("tiny", steps=10)
     pretrain(config, tmp_path, data=data, progress=lambda *_: None)
-    encoder, state, header = load_encoder(tmp_path / "encoder.eqx")
+    encoder, state, header = read_encoder_file(tmp_path / "encoder.eqx")
     assert header["widths"] == list(config.widths)
     ds = datasets.open_dataset(data)
     scales = ChannelScales(**header["scales"])
@@ -173,14 +173,14 @@ def test_exported_encoder_reloads_with_identical_embeddings(tmp_path, data):
         scales,
     )
     h1, _ = encoder(x, state)
-    encoder2, state2, _ = load_encoder(tmp_path / "encoder.eqx")
+    encoder2, state2, _ = read_encoder_file(tmp_path / "encoder.eqx")
     h2, _ = encoder2(x, state2)
     np.testing.assert_array_equal(h1, h2)
     assert eqx.tree_equal(encoder, encoder2)
     bad = tmp_path / "bad.eqx"
     bad.write_bytes((tmp_path / "encoder.eqx").read_bytes()[:200])
     with pytest.raises(ValueError, match=r"(truncated|bad header)"):
-        load_encoder(bad)
+        read_encoder_file(bad)
 
 
 def test_config_errors():
@@ -435,7 +435,7 @@ def test_navier_stokes_pretraining_compiles_once_and_exports(tmp_path, ns_data):
     assert sorted(losses) == [1, 2, 3] and all(np.isfinite(list(losses.values())))
     assert np.isfinite(metrics["probe_nmse_buoyancy"])
 
-    encoder, state, header = load_encoder(tmp_path / "encoder.eqx")
+    encoder, state, header = read_encoder_file(tmp_path / "encoder.eqx")
     assert header["in_channels"] == 5 * config.crop_time
     ds = datasets.open_dataset(ns_data)
     crop = (0, slice(config.crop_time), slice(8), slice(8))
@@ -453,7 +453,7 @@ def test_navier_stokes_pretraining_compiles_once_and_exports(tmp_path, ns_data):
     )
     assert x.shape == (5 * config.crop_time, 8, 8)
     h1, _ = encoder(x, state)
-    encoder2, state2, _ = load_encoder(tmp_path / "encoder.eqx")
+    encoder2, state2, _ = read_encoder_file(tmp_path / "encoder.eqx")
     h2, _ = encoder2(x, state2)
     assert h1.shape == (config.widths[-1],)
     np.testing.assert_array_equal(h1, h2)

@@ -7,6 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from pdessl import pdes as P
 from pdessl import solvers
 from pdessl import symmetries as S
 
@@ -28,7 +29,7 @@ CASES = {
 
 
 def _regriddable(pde_name):
-    return [g for g in S.default_generators(pde_name) if g.regriddable] + [
+    return [g for g in P.default_generators(pde_name) if g.regriddable] + [
         S.TimeShift(2.0)
     ]
 
@@ -94,7 +95,7 @@ def test_not_regriddable_generators_are_refused():
     )
     with pytest.raises(S.NotRegriddableError, match="coordinate-channel"):
         S.regrid(S.Projective(0.01), 0.01, field)
-    aug = S.default_augmentation("burgers")
+    aug = P.default_augmentation("burgers")
     with pytest.raises(S.NotRegriddableError, match="projective"):
         aug.apply_regridded(aug.sample(jax.random.key(0)), field)
     with pytest.raises(ValueError, match="crop_time"):
@@ -113,7 +114,7 @@ def _kdv_points(seed=0, n=50):
 
 @pytest.mark.parametrize("order", [1, 2, 4])
 def test_identity_at_zero(order):
-    aug = S.default_augmentation("kdv", trotter_order=order)
+    aug = P.default_augmentation("kdv", trotter_order=order)
     p = _kdv_points()
     out = aug.apply(jnp.zeros(len(aug.generators)), p)
     for k in ("t", "x", "u"):
@@ -122,7 +123,7 @@ def test_identity_at_zero(order):
 
 @pytest.mark.parametrize("order", [2, 4])
 def test_symmetric_products_are_inverted_by_negating(order):
-    aug = S.default_augmentation("burgers", trotter_order=order, trotter_steps=3)
+    aug = P.default_augmentation("burgers", trotter_order=order, trotter_steps=3)
     p = _kdv_points()
     p["t"] = p["t"] / 10  # projective needs 1 - eps t > 0
     eps = aug.sample(jax.random.key(1))
@@ -190,7 +191,7 @@ def test_lie_trotter_converges_at_its_order(order, minimum):
 
 
 def test_batched_sample_and_apply_under_jit_and_vmap():
-    aug = S.default_augmentation("ks")
+    aug = P.default_augmentation("ks")
     field = _solution(*CASES["ks"])
     points = S.grid_points(field.u, field.t0, field.dt, field.dx)
     batch = jax.tree.map(lambda a: jnp.stack([a] * 4), points)
@@ -214,7 +215,7 @@ def test_batched_sample_and_apply_under_jit_and_vmap():
 
 
 def test_regridded_augmentation_batched():
-    aug = S.default_augmentation("kdv")
+    aug = P.default_augmentation("kdv")
     field = _solution(*CASES["kdv"])
     fields = jax.tree.map(lambda a: jnp.stack([a] * 3), field)
     eps = jax.vmap(aug.sample)(jax.random.split(jax.random.key(3), 3))
@@ -227,7 +228,7 @@ def test_regridded_augmentation_batched():
 
 
 def test_defaults_and_overrides():
-    names = S.default_augmentation("ns").names
+    names = P.default_augmentation("ns").names
     assert names == (
         "space_shift_x",
         "space_shift_y",
@@ -238,18 +239,18 @@ def test_defaults_and_overrides():
         "quadratic_boost_x",
         "quadratic_boost_y",
     )
-    aug = S.default_augmentation("ks", galilean_boost=0.1, time_shift=2.0)
+    aug = P.default_augmentation("ks", galilean_boost=0.1, time_shift=2.0)
     assert [g.strength for g in aug.generators] == [2.0, 0.5, 0.1]
-    assert S.default_augmentation("kdv", scaling=0).names == (
+    assert P.default_augmentation("kdv", scaling=0).names == (
         "space_shift_x",
         "galilean_boost",
     )
     with pytest.raises(ValueError, match="unknown generator"):
-        S.default_generators("ks", scaling=0.1)
+        P.default_generators("ks", scaling=0.1)
     with pytest.raises(ValueError, match="unknown PDE"):
-        S.default_generators("heat2")
+        P.default_generators("heat2")
     with pytest.raises(ValueError, match=">= 0"):
-        S.default_generators("ks", galilean_boost=-1.0)
+        P.default_generators("ks", galilean_boost=-1.0)
     with pytest.raises(ValueError, match="trotter_order"):
         S.Augmentation((S.GalileanBoost(0.1),), trotter_order=3)
     with pytest.raises(ValueError, match="shape"):

@@ -231,9 +231,9 @@ def encoder(tmp_path_factory):
 
 
 def test_ssl_condition_sees_only_the_context_window(files, encoder):
-    from pdessl.training import load_encoder
+    from pdessl.training import read_encoder_file
 
-    enc, state, header = load_encoder(encoder)
+    enc, state, header = read_encoder_file(encoder)
     ds = datasets.open_dataset(files["test"]).load()
     tw = 4
     reps = ssl_condition(ds, enc, state, header, tw)

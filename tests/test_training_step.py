@@ -6,7 +6,7 @@ import numpy as np
 import optax
 import pytest
 
-from pdessl import datasets, symmetries
+from pdessl import datasets, pdes
 from pdessl.models import Projector, ResNet
 from pdessl.training import ChannelScales, SSLModel, train_step
 
@@ -36,7 +36,7 @@ def setup(tmp_path_factory):
     optimizer = optax.adamw(3e-3, weight_decay=1e-6)
     opt_state = optimizer.init(eqx.filter(model, eqx.is_inexact_array))
     static = (
-        symmetries.default_augmentation("burgers", projective=0.0),
+        pdes.default_augmentation("burgers", projective=0.0),
         optimizer,
         ChannelScales(t=1.0, x=3.0, u=0.5),
         (25.0, 25.0, 1.0),

@@ -9,12 +9,8 @@ import numpy as np
 import pytest
 
 from pdessl import datasets, symmetries
-from pdessl.downstream._baselines import (
-    best_constant,
-    burgers_viscosity,
-    ns_buoyancy,
-    physics_estimate,
-)
+from pdessl.downstream._baselines import best_constant, physics_estimate
+from pdessl.pdes._estimators import burgers_viscosity, ns_buoyancy
 from pdessl.training import (
     ChannelScales,
     calibrate_batchnorm,

@@ -24,6 +24,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from pdessl import pdes as P
 from pdessl import symmetries as S
 
 
@@ -62,7 +63,7 @@ def ours_ks(batch, nt, nx):
 
 
 def ours_ns(batch, nt, n):
-    aug = S.default_augmentation("ns")
+    aug = P.default_augmentation("ns")
     rng = np.random.default_rng(0)
     t, x, y = np.meshgrid(
         np.arange(nt) * 1.5, np.arange(n) * 0.25, np.arange(n) * 0.25, indexing="ij"

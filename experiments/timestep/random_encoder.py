@@ -7,11 +7,11 @@ statistics calibrated on unaugmented crops of the training data: the control for
 
 import sys
 
-from pdessl.training import export_untrained, load_config, load_encoder
+from pdessl.training import export_untrained, load_config, read_encoder_file
 
 
 def main(pretrained: str, train: str, out: str) -> None:
-    _, _, header = load_encoder(pretrained)
+    _, _, header = read_encoder_file(pretrained)
     config = load_config("tiny", **header["config"])  # the pretrained architecture
     export_untrained(config, train, out)  # its seed's initialisation, no training step
     print(f"wrote {out}")

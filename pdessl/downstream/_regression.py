@@ -28,8 +28,8 @@ import numpy as np
 import optax
 import xarray as xr
 
-from pdessl import datasets, symmetries
-from pdessl.api import Encoder, _dataset_arrays, _embed_batches, embed_dataset
+from pdessl import datasets, pdes, symmetries
+from pdessl.embedding import Encoder, dataset_arrays, embed_batches, embed_dataset
 from pdessl.models import ResNet
 from pdessl.training._step import batch_views
 
@@ -286,15 +286,11 @@ def supervised_generators(pde: str, target: str) -> tuple[str, ...]:
     periodic Navier–Stokes domain the buoyancy is kept by shifts, boosts and the
     scaling (the smoke, not an input, absorbs it); rotation is left out (gravity
     breaks it)."""
-    if pde == "ns":
-        return ("space_shift", "scaling", "linear_boost", "quadratic_boost")
-    if pde == "burgers" and target == "nu":
-        return ("space_shift", "galilean_boost", "scaling")
-    return ("space_shift", "galilean_boost")
+    return pdes.get(pde).generators_keeping(target)
 
 
 def _augmentation(pde: str, names: tuple[str, ...]) -> symmetries.Augmentation:
-    gens = symmetries.default_generators(pde)
+    gens = pdes.default_generators(pde)
     known = {g.name for g in gens}
     unknown = set(names) - known
     if unknown:
@@ -369,18 +365,18 @@ def train_supervised(
     opt_state = optimizer.init(eqx.filter(model, eqx.is_inexact_array))
     batch_size = min(batch_size, labelled.sizes["sample"])
     labelled = labelled.assign(target=(("sample", "target_dim"), y))
-    two_d = header["pde"] == "ns"
+    pde = pdes.get(header["pde"])
     loader = datasets.CropLoader(
         labelled,
         batch_size=batch_size,
         crop_time=header["crop_time"],
         crop_space=header["crop_space"],
         seed=seed,
-        fields=("vx", "vy") if two_d else ("u",),
-        variables=("dy", "target") if two_d else ("L", "target"),
+        fields=pde.view_fields,
+        variables=(*pde.loader_variables(), "target"),
     )
     lengths, labelled_index = {}, labelled["index"].values
-    if two_d:
+    if pde.ndim == 2:
         lengths = dict(
             Lx=labelled.dx.values * labelled.sizes["x"],
             Ly=labelled.dy.values * labelled.sizes["y"],
@@ -396,7 +392,7 @@ def train_supervised(
             if step == steps:
                 break
             b = {k: jnp.asarray(v) for k, v in batch.items()}
-            if two_d:
+            if lengths:
                 # Domain lengths for the space shifts, per sample of this batch.
                 idx = np.searchsorted(labelled_index, batch["index"])
                 b.update({k: jnp.asarray(v[idx]) for k, v in lengths.items()})
@@ -419,9 +415,9 @@ def supervised_predict(model, state, header: dict, ds: xr.Dataset, crops="mean")
     each trajectory, exactly as the SSL probe sees the test data."""
     from pdessl.training import ChannelScales
 
-    arrays, crop_shape = _dataset_arrays(ds, header)
+    arrays, crop_shape = dataset_arrays(ds, header)
     scales = ChannelScales(**header["scales"])
-    h = _embed_batches(model.encoder, state, scales, arrays, crop_shape, crops, 64)
+    h = embed_batches(model.encoder, state, scales, arrays, crop_shape, crops, 64)
     out, _ = _batched(model.head, state, jnp.asarray(h))
     return np.asarray(out, dtype=np.float64)
 

@@ -323,7 +323,7 @@ def timestep_experiment(
     - `seeds`: each seed gives the network initialisation and the training pairs; all
       modes use the same seeds, so their runs differ only by the conditioning.
     - `encoder`: an encoder file (`pdessl pretrain` output) or the
-      `(encoder, state, header)` of `pdessl.training.load_encoder`; needed for `"ssl"`.
+      `(encoder, state, header)` of `pdessl.training.read_encoder_file`; needed for `"ssl"`.
     - `params`: per-sample variables for `"params"`; default: the recipe's parameters.
     - `log_params`: condition on their logarithms.
 
@@ -332,7 +332,7 @@ def timestep_experiment(
     Returns a JSON-able dict with the per-seed numbers under `"modes"`.
     """
     from pdessl.datasets import open_dataset
-    from pdessl.training import load_encoder
+    from pdessl.training import read_encoder_file
 
     from ._condition import (
         Standardiser,
@@ -389,10 +389,10 @@ def timestep_experiment(
         if encoder is None:
             raise ValueError("ssl conditioning needs an encoder file (--encoder).")
         enc, state, header = (
-            encoder if isinstance(encoder, tuple) else load_encoder(encoder)
+            encoder if isinstance(encoder, tuple) else read_encoder_file(encoder)
         )
         if u_train.ndim == 5:
-            from pdessl.api import Encoder, embed_dataset
+            from pdessl.embedding import Encoder, embed_dataset
 
             # 2-D: the pretraining view of the first window (`tw` must equal the
             # encoder's crop_time), averaged over the spatial tiles.

@@ -15,8 +15,6 @@ from ._generators import Rotation as Rotation
 from ._generators import Scaling as Scaling
 from ._generators import SpaceShift as SpaceShift
 from ._generators import TimeShift as TimeShift
-from ._pdes import default_augmentation as default_augmentation
-from ._pdes import default_generators as default_generators
 from ._regrid import GridField1d as GridField1d
 from ._regrid import NotRegriddableError as NotRegriddableError
 from ._regrid import fourier_shift as fourier_shift

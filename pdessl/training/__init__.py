@@ -6,7 +6,7 @@ from ._calibrate import export_untrained as export_untrained
 from ._config import PretrainConfig as PretrainConfig
 from ._config import load_config as load_config
 from ._export import export_encoder as export_encoder
-from ._export import load_encoder as load_encoder
+from ._export import read_encoder_file as read_encoder_file
 from ._pretrain import pretrain as pretrain
 from ._pretrain import pretrain_augmentation as pretrain_augmentation
 from ._step import ChannelScales as ChannelScales

@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from pdessl import datasets, symmetries
+from pdessl import datasets, pdes, symmetries
 
 from ._step import ChannelScales, batch_views
 
@@ -60,7 +60,7 @@ def calibration_views(
         crop_space=config.crop_space,
         seed=seed,
         fields=_fields(ds, config),
-        variables=() if config.pde == "ns" else ("L",),
+        variables=pdes.get(config.pde).loader_variables(),
     )
     batch = _with_lengths(next(iter(loader.epoch(0))), ds)
     identity = symmetries.identity_augmentation()

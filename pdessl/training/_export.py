@@ -118,7 +118,7 @@ def check_header(header: dict, path) -> None:
             raise bad(f"scales.{key}", value, want)
 
 
-def load_encoder(path) -> tuple[ResNet, eqx.nn.State, dict]:
+def read_encoder_file(path) -> tuple[ResNet, eqx.nn.State, dict]:
     """`(encoder, state, header)` from a file written by `export_encoder`; the encoder
     is in inference mode (running BatchNorm statistics)."""
     path = Path(path)

@@ -22,7 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from pdessl import datasets, symmetries
+from pdessl import datasets, pdes, symmetries
 from pdessl.models import Projector, ResNet
 
 from ._config import PretrainConfig
@@ -39,7 +39,7 @@ def pretrain_augmentation(config: PretrainConfig) -> symmetries.Augmentation:
     overridden by `config.symmetries`; the projective map only when asked for. With
     every generator disabled and independent crops, the identity (crop-only views)."""
     strengths = dict(config.symmetries)
-    gens = symmetries.default_generators(config.pde, **strengths)
+    gens = pdes.default_generators(config.pde, **strengths)
     if "projective" not in strengths:
         gens = tuple(g for g in gens if g.name != "projective")
     if not gens:
@@ -64,7 +64,7 @@ def build(config: PretrainConfig):
     (encoder, projector), state = eqx.nn.make_with_state(
         lambda: (
             ResNet(
-                5 * config.crop_time if config.pde == "ns" else 3,
+                pdes.get(config.pde).in_channels(config.crop_time),
                 widths=config.widths,
                 depths=config.depths,
                 imagenet_stem=config.imagenet_stem,
@@ -103,8 +103,8 @@ def build(config: PretrainConfig):
 def _fields(ds, config) -> tuple[str, ...]:
     """The fields fed to the network: `u` for 1-D PDEs; the velocity for NS (the
     official recipe leaves the smoke out)."""
-    fields = ("vx", "vy") if config.pde == "ns" else ("u",)
-    ndim = 4 if config.pde == "ns" else 3
+    pde = pdes.get(config.pde)
+    fields, ndim = pde.view_fields, pde.ndim + 2
     if any(f not in ds or ds[f].ndim != ndim for f in fields):
         raise ValueError(
             f"pde {config.pde!r} needs fields {fields} with {ndim - 2} space "
@@ -191,7 +191,7 @@ def _probe_inputs(ds, config, scales):
         ds.u.ndim - 2
     )
     batch = {f: jnp.asarray(ds[f].values[crop]) for f in _fields(ds, config)}
-    for v in ("t0", "dt", "dx", "dy", "L"):
+    for v in ("t0", "dt", "dx", "dy", *pdes.get(config.pde).view_variables):
         if v in ds:
             batch[v] = ds[v].values[:n]
     identity = symmetries.identity_augmentation()
@@ -288,7 +288,7 @@ def pretrain(
         crop_time=config.crop_time,
         crop_space=config.crop_space,
         seed=config.seed,
-        variables=() if config.pde == "ns" else ("L",),
+        variables=pdes.get(config.pde).loader_variables(),
         fields=_fields(ds, config),
         views=2 if config.views == "independent" else 1,
     )

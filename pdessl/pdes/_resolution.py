@@ -60,8 +60,6 @@ def _smallest(ok, start, *, real: bool = False):
 def check_burgers_resolution(recipe) -> None:
     """Refuse a Burgers recipe whose grid cannot resolve the fronts of its smallest
     viscosity, naming both fixes (more points or a larger viscosity)."""
-    if recipe.pde != "burgers":
-        return
     ic = recipe.initial_condition
     jump = ic.num_modes * ic.max_amplitude
     n, length, nu = recipe.num_points, recipe.length.high, recipe.parameters["nu"].low
@@ -73,6 +71,6 @@ def check_burgers_resolution(recipe) -> None:
     raise ValueError(
         f"the {n}-point grid cannot resolve Burgers fronts at nu = {nu:g} (the "
         f"estimated top retained Fourier mode is {share:.1%} of the peak, above "
-        f"{THRESHOLD:.0%}; see pdessl.datasets._resolution). Use at least "
+        f"{THRESHOLD:.0%}; see pdessl.pdes._resolution). Use at least "
         f"{points} points (grid.num_points), or nu >= {smallest_nu:.3g} (parameters.nu)."
     )
