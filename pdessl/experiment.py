@@ -40,7 +40,7 @@ import numpy as np
 from pdessl import datasets, pdes
 from pdessl._fingerprint import check_stage, stage_digest
 from pdessl.outputs import write_json
-from pdessl.training._config import read_toml, shipped_tomls
+from pdessl.tomlfile import check_keys, read_toml, shipped_tomls
 
 REGRESSION_KEYS = {
     "target",
@@ -78,22 +78,17 @@ def load_experiment(name_or_path: str | Path) -> ExperimentConfig:
     name = str(name_or_path)
     data = read_toml(name, "pdessl", "experiment_configs", "experiment")
     fields = {f.name for f in dataclasses.fields(ExperimentConfig)}
-    unknown = set(data) - fields
-    if unknown:
-        raise ValueError(
-            f"{name}: unknown key(s) {sorted(unknown)}; known: {sorted(fields)}."
-        )
+    check_keys(data, fields, f"{name}: unknown key(s)")
     missing = {"name", "recipe", "unlabelled", "test"} - set(data)
     if missing:
         raise ValueError(f"{name}: missing key(s) {sorted(missing)}.")
     if "seeds" in data:
         data["seeds"] = tuple(int(s) for s in data["seeds"])
-    bad = set(data.get("regression") or {}) - REGRESSION_KEYS
-    if bad:
-        raise ValueError(
-            f"{name}: unknown [regression] key(s) {sorted(bad)}; known: "
-            f"{sorted(REGRESSION_KEYS)}."
-        )
+    check_keys(
+        data.get("regression") or {},
+        REGRESSION_KEYS,
+        f"{name}: unknown [regression] key(s)",
+    )
     if data.get("regression") and "target" not in data["regression"]:
         raise ValueError(f"{name}: [regression] needs a target.")
     if data.get("timestep") is not None:
@@ -111,12 +106,7 @@ def _timestep_options(section: dict, name: str = "experiment"):
     from pdessl.downstream import TimestepConfig
 
     fields = {f.name for f in dataclasses.fields(TimestepConfig)}
-    unknown = set(section) - fields - TIMESTEP_KEYS
-    if unknown:
-        raise ValueError(
-            f"{name}: unknown [timestep] key(s) {sorted(unknown)}; known: "
-            f"{sorted(fields | TIMESTEP_KEYS)}."
-        )
+    check_keys(section, fields | TIMESTEP_KEYS, f"{name}: unknown [timestep] key(s)")
     config = TimestepConfig(**{k: v for k, v in section.items() if k in fields})
     extra = {k: section[k] for k in ("params", "log_params") if k in section}
     if "params" in extra:
@@ -387,11 +377,11 @@ def _principal_components(path: Path, pretrain_dir: Path, train: Path, results, 
     training trajectories, coloured by the regression target (log scale when the
     target is fitted in log space), for the SSL encoder and the untrained control."""
     import pdessl
-    from pdessl.downstream._regression import _targets
+    from pdessl.downstream import regression_targets
 
     report = results["regression"]
     ds = datasets.open_dataset(train).isel(sample=slice(512))
-    y = _targets(ds, report["target"]).reshape(ds.sizes["sample"], -1)[:, 0]
+    y = regression_targets(ds, report["target"]).reshape(ds.sizes["sample"], -1)[:, 0]
     colour = np.log(y) if report["log_target"] else y
     encoders = [("SSL encoder", pretrain_dir / "encoder.eqx")]
     if (pretrain_dir / "untrained-calibrated.eqx").exists():
@@ -425,13 +415,20 @@ def _augmented_samples(path: Path, train: Path, pre_config, plt):
     sample exactly as the pretraining step draws them (with independent views, each
     from its own crop), channels as the encoder receives them (field unscaled)."""
     from pdessl import symmetries
-    from pdessl.training import batch_views, pretrain_augmentation
-    from pdessl.training._pretrain import _fields, _scales, _with_lengths
-    from pdessl.training._step import second_view
+    from pdessl.training import (
+        batch_views,
+        channel_scales,
+        pretrain_augmentation,
+        second_view,
+        view_fields,
+        with_lengths,
+    )
 
     ds = datasets.open_dataset(train)
     ct, cs = pre_config.crop_time, pre_config.crop_space
-    scales = dataclasses.replace(_scales(ds, pre_config), u=1.0)  # field unscaled
+    scales = dataclasses.replace(
+        channel_scales(ds, pre_config), u=1.0
+    )  # field unscaled
     aug = pretrain_augmentation(pre_config)
     identity = symmetries.identity_augmentation()
     loader = datasets.CropLoader(
@@ -441,10 +438,10 @@ def _augmented_samples(path: Path, train: Path, pre_config, plt):
         crop_space=cs,
         seed=pre_config.seed,
         variables=pdes.get(pre_config.pde).loader_variables(),
-        fields=_fields(ds, pre_config),
+        fields=view_fields(ds, pre_config),
         views=2 if pre_config.views == "independent" else 1,
     )
-    batch = _with_lengths(next(iter(loader.epoch(0))), ds)
+    batch = with_lengths(next(iter(loader.epoch(0))), ds)
     keys = jax.random.split(jax.random.key(1), 2)
     views = [
         batch_views(identity, keys[:1], batch, scales)[0],

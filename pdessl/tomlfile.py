@@ -5,6 +5,9 @@ directory, a data file (HDF5, NumPy, an exported encoder) passed where the TOML 
 goes, or a binary file.
 """
 
+import tomllib
+from collections.abc import Iterable
+from importlib import resources
 from pathlib import Path
 
 from .errors import UserError
@@ -40,3 +43,37 @@ def read_toml_text(path: str | Path, *, what: str) -> str:
         raise UserError(
             f"{path} is not a text file, so not a TOML {what}; give a .toml file."
         ) from None
+
+
+def shipped_tomls(package: str, folder: str) -> list[str]:
+    """Names of the `*.toml` files shipped in `package/folder`."""
+    files = resources.files(package) / folder
+    return sorted(p.name[:-5] for p in files.iterdir() if p.name.endswith(".toml"))
+
+
+def read_toml(name_or_path: str | Path, package: str, folder: str, what: str) -> dict:
+    """A shipped TOML file (by name) or a TOML file path, parsed; errors name the
+    shipped choices and TOML syntax problems."""
+    name = str(name_or_path)
+    shipped = shipped_tomls(package, folder)
+    if name in shipped:
+        text = (resources.files(package) / folder / f"{name}.toml").read_text()
+    elif Path(name).exists() or Path(name).suffix:
+        text = read_toml_text(name, what=what)
+    else:
+        raise UserError(
+            f"unknown {what} {name!r}: not shipped ({', '.join(shipped)}) nor a file."
+        )
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise UserError(f"{name}: invalid TOML: {err}. Fix the file.") from None
+
+
+def check_keys(data: dict, known: Iterable[str], what: str) -> None:
+    """Refuse keys of `data` outside `known`, naming them and the valid ones;
+    `what` starts the message ("quickstart: unknown key(s)")."""
+    known = set(known)
+    unknown = set(data) - known
+    if unknown:
+        raise UserError(f"{what} {sorted(unknown)}; known: {sorted(known)}.")

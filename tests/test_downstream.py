@@ -219,7 +219,7 @@ def test_supervised_baseline_learns_the_viscosity(files):
         batch_size=12,
         seed=0,
     )
-    from pdessl.downstream._regression import supervised_predict
+    from pdessl.downstream._supervised import supervised_predict
 
     pred = tf.inverse(supervised_predict(model, state, enc.header, test)).ravel()
     constant = np.full_like(test.nu.values, np.exp(tf.mean[0]))

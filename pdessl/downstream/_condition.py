@@ -18,6 +18,7 @@ import numpy as np
 import xarray as xr
 
 from pdessl import symmetries
+from pdessl.models import batched
 from pdessl.training import ChannelScales, make_view
 
 
@@ -116,9 +117,7 @@ def ssl_condition(
         views = jax.vmap(make_view, in_axes=(None, None, 0, 0, 0, 0, 0, None))(
             identity, jax.random.key(0), u, t0, dt, dx, length, scales
         )
-        h, _ = jax.vmap(
-            encoder, axis_name="batch", in_axes=(0, None), out_axes=(0, None)
-        )(views, state)
+        h, _ = batched(encoder, state, views)
         return h
 
     reps = []

@@ -32,6 +32,7 @@ import xarray as xr
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
 from pdessl.models import TimeStepper1d, UNet2d
+from pdessl.training import warmup_cosine
 
 MODES = ("none", "params", "ssl")
 
@@ -124,12 +125,7 @@ def _sample_pairs(key, u, time_window: int, batch_size: int):
 def _optimizer(config: TimestepConfig) -> optax.GradientTransformation:
     """Adam with linear warmup and cosine decay; built from the (hashable) config
     inside the jitted step too, so runs with the same config share one compilation."""
-    schedule = optax.warmup_cosine_decay_schedule(
-        0.0,
-        config.learning_rate,
-        min(config.warmup_steps, config.steps - 1),
-        config.steps,
-    )
+    schedule = warmup_cosine(config.learning_rate, config.warmup_steps, config.steps)
     return optax.adam(schedule)
 
 

@@ -8,6 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from pdessl import symmetries
+from pdessl.models import batched
 from pdessl.training import make_view, make_view_2d
 
 from ._encoder import GRID_FACTOR, Encoder
@@ -56,9 +57,7 @@ def _embed_batch(network, state, scales, batch: dict, offsets, crop_shape):
 
     views = jax.vmap(tiles)(batch)  # (n, tiles, channels, ...)
     n, k = views.shape[:2]
-    h, _ = jax.vmap(network, axis_name="batch", in_axes=(0, None), out_axes=(0, None))(
-        views.reshape(n * k, *views.shape[2:]), state
-    )
+    h, _ = batched(network, state, views.reshape(n * k, *views.shape[2:]))
     return jnp.mean(h.reshape(n, k, -1), axis=1)
 
 

@@ -1,5 +1,6 @@
 """Encoders, projectors (and later heads and time-steppers). Know nothing of PDEs."""
 
+from ._batched import batched as batched
 from ._resnet import BasicBlock as BasicBlock
 from ._resnet import Projector as Projector
 from ._resnet import ResNet as ResNet

@@ -16,6 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from pdessl import datasets, pdes, symmetries
+from pdessl.models import batched
 
 from ._step import ChannelScales, batch_views
 
@@ -39,9 +40,7 @@ def calibrate_batchnorm(encoder, state: eqx.nn.State, views) -> eqx.nn.State:
 
 @eqx.filter_jit
 def _training_pass(encoder, state, views):
-    _, state = jax.vmap(
-        encoder, axis_name="batch", in_axes=(0, None), out_axes=(0, None)
-    )(jnp.asarray(views), state)
+    _, state = batched(encoder, state, jnp.asarray(views))
     return state
 
 
@@ -50,7 +49,7 @@ def calibration_views(
 ):
     """One random unaugmented crop of each of the first `samples` trajectories of
     `ds`, as the encoder receives them."""
-    from ._pretrain import _fields, _with_lengths
+    from ._pretrain import view_fields, with_lengths
 
     n = min(samples, ds.sizes["sample"])
     loader = datasets.CropLoader(
@@ -59,10 +58,10 @@ def calibration_views(
         crop_time=config.crop_time,
         crop_space=config.crop_space,
         seed=seed,
-        fields=_fields(ds, config),
+        fields=view_fields(ds, config),
         variables=pdes.get(config.pde).loader_variables(),
     )
-    batch = _with_lengths(next(iter(loader.epoch(0))), ds)
+    batch = with_lengths(next(iter(loader.epoch(0))), ds)
     identity = symmetries.identity_augmentation()
     keys = jax.random.split(jax.random.key(0), n)
     batch = {k: jnp.asarray(np.asarray(v)) for k, v in batch.items()}
@@ -74,11 +73,11 @@ def export_untrained(config, data, path, *, samples: int = 512):
     BatchNorm statistics calibrated on unaugmented crops of the training file `data`
     and that file's input scales: the fair untrained control."""
     from ._export import export_encoder
-    from ._pretrain import _scales, build
+    from ._pretrain import build, channel_scales
 
     ds = datasets.open_dataset(data)
     model, state, *_ = build(config)
-    scales = _scales(ds, config)
+    scales = channel_scales(ds, config)
     views = calibration_views(ds, config, scales, samples=samples)
     state = calibrate_batchnorm(model.encoder, state, views)
     return export_encoder(path, model.encoder, state, config, scales)

@@ -2,12 +2,10 @@
 overrides; unknown keys are errors."""
 
 import dataclasses
-import tomllib
-from importlib import resources
 from pathlib import Path
 
 from pdessl.errors import UserError
-from pdessl.tomlfile import read_toml_text
+from pdessl.tomlfile import check_keys, read_toml, shipped_tomls
 
 OPTIMIZERS = ("adamw", "lars")
 VIEWS = ("independent", "same_crop")
@@ -97,31 +95,6 @@ class PretrainConfig:
             raise ValueError("widths and depths must have the same length.")
 
 
-def shipped_tomls(package: str, folder: str) -> list[str]:
-    """Names of the `*.toml` files shipped in `package/folder`."""
-    files = resources.files(package) / folder
-    return sorted(p.name[:-5] for p in files.iterdir() if p.name.endswith(".toml"))
-
-
-def read_toml(name_or_path: str | Path, package: str, folder: str, what: str) -> dict:
-    """A shipped TOML file (by name) or a TOML file path, parsed; errors name the
-    shipped choices and TOML syntax problems."""
-    name = str(name_or_path)
-    shipped = shipped_tomls(package, folder)
-    if name in shipped:
-        text = (resources.files(package) / folder / f"{name}.toml").read_text()
-    elif Path(name).exists() or Path(name).suffix:
-        text = read_toml_text(name, what=what)
-    else:
-        raise UserError(
-            f"unknown {what} {name!r}: not shipped ({', '.join(shipped)}) nor a file."
-        )
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        raise UserError(f"{name}: invalid TOML: {err}. Fix the file.") from None
-
-
 def presets() -> list[str]:
     return shipped_tomls("pdessl.training", "presets")
 
@@ -131,12 +104,7 @@ def load_config(name_or_path: str | Path, **overrides) -> PretrainConfig:
     data = read_toml(name_or_path, "pdessl.training", "presets", "config")
     data.update({k: v for k, v in overrides.items() if v is not None})
     fields = {f.name: f for f in dataclasses.fields(PretrainConfig)}
-    unknown = set(data) - set(fields)
-    if unknown:
-        raise UserError(
-            f"{name_or_path}: unknown config key(s) {sorted(unknown)}; known: "
-            f"{sorted(fields)}."
-        )
+    check_keys(data, fields, f"{name_or_path}: unknown config key(s)")
     for k, v in data.items():
         if isinstance(v, list):
             data[k] = tuple(v)

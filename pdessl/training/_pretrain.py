@@ -23,7 +23,7 @@ import numpy as np
 import optax
 
 from pdessl import datasets, pdes, symmetries
-from pdessl.models import Projector, ResNet
+from pdessl.models import Projector, ResNet, batched
 
 from ._config import PretrainConfig
 from ._data_pde import check_data_pde
@@ -31,6 +31,7 @@ from ._export import export_encoder
 from ._metrics import keep_metrics_through
 from ._preemption import PreemptionNotice
 from ._probe import effective_rank, ridge_probe_nmse
+from ._schedule import warmup_cosine
 from ._step import ChannelScales, SSLModel, batch_views, train_step
 
 
@@ -75,12 +76,7 @@ def build(config: PretrainConfig):
         )
     )()
     model = SSLModel(encoder, projector)
-    schedule = optax.warmup_cosine_decay_schedule(
-        0.0,
-        config.learning_rate,
-        min(config.warmup_steps, config.steps - 1),
-        config.steps,
-    )
+    schedule = warmup_cosine(config.learning_rate, config.warmup_steps, config.steps)
     if config.optimizer == "lars":
         # LARS as in VICReg (You et al. 2017): SGD with momentum 0.9 whose update of
         # each weight tensor is rescaled by 1e-3 ||w|| / ||g + wd w||; biases and norm
@@ -100,7 +96,7 @@ def build(config: PretrainConfig):
     return model, state, optimizer, opt_state, schedule
 
 
-def _fields(ds, config) -> tuple[str, ...]:
+def view_fields(ds, config) -> tuple[str, ...]:
     """The fields fed to the network: `u` for 1-D PDEs; the velocity for NS (the
     official recipe leaves the smoke out)."""
     pde = pdes.get(config.pde)
@@ -115,7 +111,7 @@ def _fields(ds, config) -> tuple[str, ...]:
     return fields
 
 
-def _with_lengths(batch, ds):
+def with_lengths(batch, ds):
     """Add the periodic domain lengths the space shifts need: `Lx`, `Ly` in 2-D
     (the 1-D data carry `L`)."""
     if "dy" in batch:
@@ -125,11 +121,11 @@ def _with_lengths(batch, ds):
     return batch
 
 
-def _scales(ds, config) -> ChannelScales:
+def channel_scales(ds, config) -> ChannelScales:
     """Channel scales from the training data: extents of a crop, the field's std;
     for absolute coordinates the references are the mean stored time and half the
     mean domain length (a crop's x starts at 0)."""
-    fields = _fields(ds, config)
+    fields = view_fields(ds, config)
     nt = ds.sizes["time"]
     dt = np.asarray(ds.dt.values, dtype=np.float64)
     t_mid = np.asarray(ds.t0.values, dtype=np.float64) + 0.5 * (nt - 1) * dt
@@ -190,13 +186,13 @@ def _probe_inputs(ds, config, scales):
     crop = (slice(n), slice(config.crop_time)) + (slice(config.crop_space),) * (
         ds.u.ndim - 2
     )
-    batch = {f: jnp.asarray(ds[f].values[crop]) for f in _fields(ds, config)}
+    batch = {f: jnp.asarray(ds[f].values[crop]) for f in view_fields(ds, config)}
     for v in ("t0", "dt", "dx", "dy", *pdes.get(config.pde).view_variables):
         if v in ds:
             batch[v] = ds[v].values[:n]
     identity = symmetries.identity_augmentation()
     keys = jax.random.split(jax.random.key(0), n)
-    views = batch_views(identity, keys, _with_lengths(batch, ds), scales)
+    views = batch_views(identity, keys, with_lengths(batch, ds), scales)
     targets = np.asarray(ds[config.probe_target].values[:n], dtype=np.float64)
     if np.all(targets > 0) and targets.max() > 3 * targets.min():
         targets = np.log(targets)  # as the downstream heads fit such targets
@@ -207,9 +203,7 @@ def _probe(model, state, views, targets) -> dict:
     """Online diagnostics on the fixed probe crops: the ridge probe's NMSE on the
     second half, and the effective rank of the backbone representation."""
     encoder = eqx.nn.inference_mode(model.encoder)
-    h, _ = jax.vmap(encoder, axis_name="batch", in_axes=(0, None), out_axes=(0, None))(
-        views, state
-    )
+    h, _ = batched(encoder, state, views)
     h = np.asarray(h)
     half = len(h) // 2
     return dict(
@@ -289,10 +283,10 @@ def pretrain(
         crop_space=config.crop_space,
         seed=config.seed,
         variables=pdes.get(config.pde).loader_variables(),
-        fields=_fields(ds, config),
+        fields=view_fields(ds, config),
         views=2 if config.views == "independent" else 1,
     )
-    scales = _scales(ds, config)
+    scales = channel_scales(ds, config)
     aug = pretrain_augmentation(config)
     model, state, optimizer, opt_state, schedule = build(config)
     put, replicate = _data_parallel(config.batch_size // count)
@@ -376,7 +370,7 @@ def pretrain(
                 manager.close()
                 progress(f"preempted: checkpoint saved at step {step}")
                 return dict(metrics, preempted_at=step)
-            batch = put(_with_lengths(next(batches), ds))
+            batch = put(with_lengths(next(batches), ds))
             model, state, opt_state, m = train_step(
                 (static, batch, key, step), model, state, opt_state
             )

@@ -9,6 +9,19 @@ probe sets are small (tens of samples for tens of features), so the default ridg
 import numpy as np
 
 
+def design(features, mean, std) -> np.ndarray:
+    """Standardised features with a column of ones (the intercept) appended."""
+    f = (np.asarray(features, dtype=np.float64) - mean) / std
+    return np.concatenate([f, np.ones((len(f), 1))], axis=1)
+
+
+def ridge_solve(a: np.ndarray, y: np.ndarray, ridge: float) -> np.ndarray:
+    """Ridge weights for the design `a` (last column the intercept, not shrunk)."""
+    reg = ridge * np.eye(a.shape[1])
+    reg[-1, -1] = 0.0
+    return np.linalg.solve(a.T @ a + reg, a.T @ y)
+
+
 def ridge_probe_nmse(
     train_features: np.ndarray,
     train_targets: np.ndarray,
@@ -31,11 +44,8 @@ def ridge_probe_nmse(
             f"{y_tr.shape}, {f_te.shape}."
         )
     mean, std = f_tr.mean(0), f_tr.std(0) + 1e-12
-    a_tr = np.concatenate([(f_tr - mean) / std, np.ones((len(f_tr), 1))], axis=1)
-    a_te = np.concatenate([(f_te - mean) / std, np.ones((len(f_te), 1))], axis=1)
-    reg = ridge * np.eye(a_tr.shape[1])
-    reg[-1, -1] = 0.0  # do not shrink the intercept
-    w = np.linalg.solve(a_tr.T @ a_tr + reg, a_tr.T @ y_tr)
+    a_tr, a_te = design(f_tr, mean, std), design(f_te, mean, std)
+    w = ridge_solve(a_tr, y_tr, ridge)
     residual = a_te @ w - y_te
     return float(np.sum(residual**2) / np.sum((y_te - y_te.mean()) ** 2))
 

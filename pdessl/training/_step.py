@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import optax
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
-from pdessl.models import Projector, ResNet
+from pdessl.models import Projector, ResNet, batched
 from pdessl.symmetries import Augmentation, grid_points
 from pdessl.vicreg import vicreg_loss
 
@@ -160,19 +160,13 @@ def second_view(batch: dict) -> dict:
     return out
 
 
-def _batched(module, state, x):
-    return jax.vmap(module, axis_name="batch", in_axes=(0, None), out_axes=(0, None))(
-        x, state
-    )
-
-
 def vicreg_step_loss(
     model: SSLModel, state, x1, x2, coeffs: tuple[float, float, float]
 ):
-    h1, state = _batched(model.encoder, state, x1)
-    h2, state = _batched(model.encoder, state, x2)
-    z1, state = _batched(model.projector, state, h1)
-    z2, state = _batched(model.projector, state, h2)
+    h1, state = batched(model.encoder, state, x1)
+    h2, state = batched(model.encoder, state, x2)
+    z1, state = batched(model.projector, state, h1)
+    z2, state = batched(model.projector, state, h2)
     sim, std, cov = coeffs
     loss, terms = vicreg_loss(
         z1.astype(jnp.float32),
