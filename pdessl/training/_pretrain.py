@@ -10,8 +10,6 @@ $(x, y, t, v_x, v_y)$ per frame.
 """
 
 import contextlib
-import dataclasses
-import json
 import math
 import time
 from pathlib import Path
@@ -20,18 +18,19 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
 from pdessl import datasets, pdes, symmetries
 from pdessl.models import Projector, ResNet, batched
 
+from ._checkpoints import Checkpoints
 from ._config import PretrainConfig
+from ._data import batches_from, data_parallel, training_file
 from ._data_pde import check_data_pde
 from ._export import export_encoder
-from ._metrics import keep_metrics_through
+from ._metrics import MetricsWriter, summary_writer_class
+from ._optim import build_optimizer
 from ._preemption import PreemptionNotice
 from ._probe import effective_rank, ridge_probe_nmse
-from ._schedule import warmup_cosine
 from ._step import ChannelScales, SSLModel, batch_views, train_step
 
 
@@ -55,11 +54,6 @@ def pretrain_augmentation(config: PretrainConfig) -> symmetries.Augmentation:
     return symmetries.Augmentation(gens, config.trotter_order, config.trotter_steps)
 
 
-def _decay_mask(params):
-    # Weight decay on weight matrices and kernels only, not on biases or norm scales.
-    return jax.tree.map(lambda a: a.ndim >= 2, params)
-
-
 def build(config: PretrainConfig):
     k1, k2 = jax.random.split(jax.random.key(config.seed))
     (encoder, projector), state = eqx.nn.make_with_state(
@@ -76,22 +70,7 @@ def build(config: PretrainConfig):
         )
     )()
     model = SSLModel(encoder, projector)
-    schedule = warmup_cosine(config.learning_rate, config.warmup_steps, config.steps)
-    if config.optimizer == "lars":
-        # LARS as in VICReg (You et al. 2017): SGD with momentum 0.9 whose update of
-        # each weight tensor is rescaled by 1e-3 ||w|| / ||g + wd w||; biases and norm
-        # parameters get neither weight decay nor that rescaling.
-        optimizer = optax.lars(
-            schedule,
-            weight_decay=config.weight_decay,
-            weight_decay_mask=_decay_mask,
-            trust_ratio_mask=_decay_mask,
-            momentum=0.9,
-        )
-    else:
-        optimizer = optax.adamw(
-            schedule, weight_decay=config.weight_decay, mask=_decay_mask
-        )
+    optimizer, schedule = build_optimizer(config)
     opt_state = optimizer.init(eqx.filter(model, eqx.is_inexact_array))
     return model, state, optimizer, opt_state, schedule
 
@@ -140,39 +119,6 @@ def channel_scales(ds, config) -> ChannelScales:
     )
 
 
-def _data_parallel(local_batch: int):
-    """A `data` mesh axis over all devices of all processes. Each process holds its
-    slice of the global batch; `make_array_from_process_local_data` assembles the
-    global array, and the jitted step runs SPMD (XLA all-reduces the gradients; the
-    BatchNorm and VICReg statistics are over the global batch). Parameters are
-    replicated."""
-    devices = jax.devices()
-    if local_batch % jax.local_device_count():
-        raise ValueError(
-            f"the per-process batch ({local_batch}) must divide among the "
-            f"{jax.local_device_count()} local devices."
-        )
-    mesh = jax.sharding.Mesh(np.array(devices), ("data",))
-    sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("data"))
-    replicated = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec())
-
-    def put(batch):
-        return {
-            k: jax.make_array_from_process_local_data(sharding, np.asarray(v))
-            for k, v in batch.items()
-        }
-
-    def replicate(tree):
-        def one(a):
-            a = np.asarray(a)
-            return jax.make_array_from_callback(a.shape, replicated, lambda idx: a[idx])
-
-        arrays, rest = eqx.partition(tree, eqx.is_array)
-        return eqx.combine(jax.tree.map(one, arrays), rest)
-
-    return put, replicate
-
-
 def _probe_inputs(ds, config, scales):
     """Fixed, unaugmented first crops of the first samples, and their targets."""
     if config.probe_target not in ds:
@@ -212,32 +158,6 @@ def _probe(model, state, views, targets) -> dict:
     )
 
 
-def _summary_writer_class(config):
-    """tensorboardX's `SummaryWriter` when `tensorboard = true` (an optional
-    dependency, checked before any work), else None."""
-    if not config.tensorboard:
-        return None
-    try:
-        from tensorboardX import SummaryWriter
-    except ImportError:
-        raise ImportError(
-            "tensorboard = true needs tensorboardX: pip install tensorboardX (or "
-            "pip install 'pdessl[tensorboard]'), or set tensorboard = false."
-        ) from None
-    return SummaryWriter
-
-
-def _batches(loader, start_step):
-    """Batches from step `start_step` on: epoch = step // len, index = step % len."""
-    per_epoch = len(loader)
-    epoch, skip = divmod(start_step, per_epoch)
-    while True:
-        for i, batch in enumerate(loader.epoch(epoch)):
-            if i >= skip:
-                yield batch
-        epoch, skip = epoch + 1, 0
-
-
 def pretrain(
     config: PretrainConfig,
     workdir: str | Path,
@@ -251,22 +171,10 @@ def pretrain(
     On SIGTERM or SIGUSR1 (a preemption notice) it saves a checkpoint at the next step
     boundary and returns early, with `preempted_at` (that step) in the metrics;
     calling it again resumes from there."""
-    import orbax.checkpoint as ocp
-
-    summary_writer = _summary_writer_class(config)
+    tensorboard = summary_writer_class(config)  # a missing extra fails before work
     workdir = Path(workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
-    if data is None:
-        # The recipe's stem only: a path in data_recipe never writes outside workdir.
-        data = workdir / "data" / f"{Path(config.data_recipe).stem}-train.h5"
-        if jax.process_index() == 0 and not data.exists():
-            datasets.generate(
-                datasets.load_recipe(config.data_recipe), "train", data, progress=False
-            )
-        if jax.process_count() > 1:  # the others wait for process 0's file
-            from jax.experimental import multihost_utils
-
-            multihost_utils.sync_global_devices("pdessl: training data generated")
+    data = training_file(config, workdir, data)
     ds = datasets.open_dataset(data)
     check_data_pde(config, ds, data)
     count, index = jax.process_count(), jax.process_index()
@@ -289,85 +197,38 @@ def pretrain(
     scales = channel_scales(ds, config)
     aug = pretrain_augmentation(config)
     model, state, optimizer, opt_state, schedule = build(config)
-    put, replicate = _data_parallel(config.batch_size // count)
+    put, replicate = data_parallel(config.batch_size // count)
     static = (
         aug,
         optimizer,
         scales,
         (config.sim_coeff, config.std_coeff, config.cov_coeff),
     )
-
-    manager = ocp.CheckpointManager(
-        workdir / "checkpoints",
-        options=ocp.CheckpointManagerOptions(max_to_keep=config.keep_checkpoints),
+    checkpoints = Checkpoints(workdir / "checkpoints", config, config.keep_checkpoints)
+    start, (model, state, opt_state) = checkpoints.restore(
+        (model, state, opt_state), workdir
     )
-    arrays, treedef = jax.tree.flatten(
-        eqx.filter((model, state, opt_state), eqx.is_array)
-    )
-    skeleton = eqx.filter((model, state, opt_state), eqx.is_array, inverse=True)
-    start = 0
-    if manager.latest_step() is not None:
-        start = manager.latest_step()
-        abstract = {
-            str(i): jax.ShapeDtypeStruct(a.shape, a.dtype) for i, a in enumerate(arrays)
-        }
-        restored = manager.restore(
-            start,
-            args=ocp.args.Composite(
-                arrays=ocp.args.StandardRestore(abstract),
-                meta=ocp.args.JsonRestore(),
-            ),
-        )
-        if restored["meta"]["config"] != json.loads(
-            json.dumps(dataclasses.asdict(config))
-        ):
-            raise ValueError(
-                f"{workdir} holds a run with another configuration; use a new --workdir."
-            )
-        arrays = [restored["arrays"][str(i)] for i in range(len(arrays))]
-        model, state, opt_state = eqx.combine(
-            jax.tree.unflatten(treedef, arrays), skeleton
-        )
+    if start:
         progress(f"resumed from step {start}")
-
     model, state, opt_state = replicate((model, state, opt_state))
     probe = _probe_inputs(ds, config, scales) if config.probe_target else None
     key = jax.random.key(config.seed + 1)
-    metrics_path = workdir / "metrics.jsonl"
     lead = index == 0  # only process 0 writes metrics and the exported encoder
-    if lead:
-        keep_metrics_through(metrics_path, start)  # one row per step after resumes
-    scalars = (
-        summary_writer(str(workdir / "tensorboard"))
-        if summary_writer is not None and lead
-        else None
-    )
+    writer = MetricsWriter(workdir, start, lead=lead, tensorboard=tensorboard)
     last_logged, window_start, tick = start, start, time.perf_counter()
     metrics = {}
-    batches = _batches(loader, start)
-
-    def save(step):
-        arrays = jax.tree.leaves(eqx.filter((model, state, opt_state), eqx.is_array))
-        manager.save(
-            step,
-            args=ocp.args.Composite(
-                arrays=ocp.args.StandardSave({str(i): a for i, a in enumerate(arrays)}),
-                meta=ocp.args.JsonSave({"config": dataclasses.asdict(config)}),
-            ),
-        )
+    batches = batches_from(loader, start)
 
     with (
         PreemptionNotice(config.preemption_check_every) as notice,
         contextlib.ExitStack() as stack,
     ):
-        if scalars is not None:
-            stack.callback(scalars.close)
+        stack.callback(writer.close)
         for step in range(start, config.steps):
             if notice.agreed(step):
-                if manager.latest_step() != step:
-                    save(step)
-                manager.wait_until_finished()
-                manager.close()
+                if checkpoints.latest_step() != step:
+                    checkpoints.save(step, (model, state, opt_state))
+                checkpoints.close()
                 progress(f"preempted: checkpoint saved at step {step}")
                 return dict(metrics, preempted_at=step)
             batch = put(with_lengths(next(batches), ds))
@@ -394,12 +255,7 @@ def pretrain(
                     * config.batch_size
                     / elapsed,
                 )
-                if lead:
-                    with open(metrics_path, "a") as f:
-                        f.write(json.dumps(metrics) + "\n")
-                    if scalars is not None:
-                        for name, value in metrics.items():
-                            scalars.add_scalar(name, value, step + 1)
+                writer.write(metrics, step + 1)
                 progress(
                     f"step {step + 1}: loss {metrics['loss']:.4f}, "
                     f"repr std {metrics['repr_std']:.3f}"
@@ -410,9 +266,8 @@ def pretrain(
                     time.perf_counter(),
                 )
             if (step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps:
-                save(step + 1)
-    manager.wait_until_finished()
-    manager.close()
+                checkpoints.save(step + 1, (model, state, opt_state))
+    checkpoints.close()
     if lead:
         local = jax.tree.map(
             lambda a: np.asarray(a.addressable_data(0)) if eqx.is_array(a) else a,
