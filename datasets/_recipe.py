@@ -18,7 +18,7 @@ import numpy as np
 
 from pdessl import pdes
 from pdessl.errors import UserError
-from pdessl.tomlfile import read_toml_text
+from pdessl.tomlfile import check_keys, read_toml_text, shipped_tomls
 
 from ._memory import check_memory
 
@@ -148,12 +148,10 @@ def _take(table: dict, section: str, allowed: dict[str, bool]) -> dict:
     """Check a TOML table's keys: `allowed` maps each key to whether it is required."""
     if not isinstance(table, dict):
         raise RecipeError(f"[{section}] must be a table.")
-    unknown = set(table) - set(allowed)
-    if unknown:
-        raise RecipeError(
-            f"unknown key(s) {sorted(unknown)} in [{section}]; allowed: "
-            f"{sorted(allowed)}."
-        )
+    try:
+        check_keys(table, allowed, f"[{section}]: unknown key(s)")
+    except UserError as err:
+        raise RecipeError(str(err)) from None
     missing = [k for k, required in allowed.items() if required and k not in table]
     if missing:
         raise RecipeError(f"missing key(s) {missing} in [{section}].")
@@ -354,10 +352,7 @@ def _sine_series_ic(table) -> SineSeriesIC:
 
 def shipped_recipes() -> list[str]:
     """Names of the recipes shipped with pdessl."""
-    folder = resources.files("pdessl.datasets") / "recipes"
-    return sorted(
-        p.name[: -len(".toml")] for p in folder.iterdir() if p.name.endswith(".toml")
-    )
+    return shipped_tomls("pdessl.datasets", "recipes")
 
 
 def load_recipe(name_or_path: str | Path) -> Recipe:

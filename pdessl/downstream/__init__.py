@@ -17,11 +17,11 @@ from ._regression import relative_l1 as relative_l1
 from ._regression import run_regression as run_regression
 from ._regression import supervised_generators as supervised_generators
 from ._regression import train_supervised as train_supervised
+from ._stepper import make_timestepper as make_timestepper
+from ._stepper import rollout as rollout
+from ._stepper import rollout_nmse as rollout_nmse
+from ._stepper import teacher_forced as teacher_forced
+from ._stepper import train_timestepper as train_timestepper
 from ._timestep import TimestepConfig as TimestepConfig
 from ._timestep import format_timestep_results as format_timestep_results
-from ._timestep import make_timestepper as make_timestepper
-from ._timestep import rollout as rollout
-from ._timestep import rollout_nmse as rollout_nmse
-from ._timestep import teacher_forced as teacher_forced
 from ._timestep import timestep_experiment as timestep_experiment
-from ._timestep import train_timestepper as train_timestepper
