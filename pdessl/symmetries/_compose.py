@@ -53,6 +53,12 @@ class Augmentation(eqx.Module):
             raise ValueError(f"each generator may appear once, got {names}.")
 
     @property
+    def needs(self) -> tuple[str, ...]:
+        """Per-sample values (besides coordinates, fields and lengths) that the
+        generators read from the points, e.g. a PDE parameter."""
+        return tuple(sorted({n for g in self.generators for n in g.needs}))
+
+    @property
     def names(self) -> tuple[str, ...]:
         return tuple(
             g.name + (f"_{g.axis}" if hasattr(g, "axis") else "")

@@ -28,6 +28,9 @@ class AbstractGenerator(eqx.Module):
     name: ClassVar[str]
     one_sided: ClassVar[bool] = False
     regriddable: ClassVar[bool] = True
+    # Per-sample values the map reads from the point besides the coordinates and
+    # fields (e.g. a PDE parameter the group depends on); views pass them in.
+    needs: ClassVar[tuple[str, ...]] = ()
 
     def act(self, eps: Float[Array, ""], p: Point) -> Point:
         raise NotImplementedError

@@ -77,9 +77,12 @@ def make_view(
     dx,
     length,
     scales: ChannelScales,
+    params: dict | None = None,
 ) -> Float[Array, "3 time x"]:
-    """One augmented view of one crop as float32 channels (t, x, u)."""
-    points = aug.apply(aug.sample(key), grid_points(jnp.asarray(u), t0, dt, dx, length))
+    """One augmented view of one crop as float32 channels (t, x, u). `params` holds
+    the per-sample values the generators need (`aug.needs`), if any."""
+    points = grid_points(jnp.asarray(u), t0, dt, dx, length)
+    points = aug.apply(aug.sample(key), dict(points, **(params or {})))
     t = scales.coordinate(points["t"], "t")
     x = scales.coordinate(points["x"], "x")
     (u,) = scales.fields(points["u"])
@@ -144,8 +147,17 @@ def batch_views(aug: Augmentation, keys, batch: dict, scales: ChannelScales):
             (batch["Lx"], batch["Ly"]),
             scales,
         )
-    return jax.vmap(make_view, in_axes=(None, 0, 0, 0, 0, 0, 0, None))(
-        aug, keys, batch["u"], batch["t0"], batch["dt"], batch["dx"], batch["L"], scales
+    params = {name: batch[name] for name in aug.needs}
+    return jax.vmap(make_view, in_axes=(None, 0, 0, 0, 0, 0, 0, None, 0))(
+        aug,
+        keys,
+        batch["u"],
+        batch["t0"],
+        batch["dt"],
+        batch["dx"],
+        batch["L"],
+        scales,
+        params,
     )
 
 
