@@ -66,6 +66,15 @@ DERIVED_TARGETS = {"ic_spectrum": ic_spectrum}
 
 
 def regression_targets(ds: xr.Dataset, target: str) -> np.ndarray:
+    """The values `(sample,)` or `(sample, k)` of `target`: a per-sample variable, a
+    derived target, or several of them joined by commas (`"alpha,beta,gamma"`),
+    regressed jointly as columns."""
+    names = [name.strip() for name in target.split(",")]
+    if len(names) > 1:
+        n = ds.sizes["sample"]
+        return np.concatenate(
+            [regression_targets(ds, name).reshape(n, -1) for name in names], axis=1
+        )
     if target in DERIVED_TARGETS and target not in ds:
         ds = ds.assign({target: (("sample", "k"), DERIVED_TARGETS[target](ds))})
     if target not in ds:

@@ -14,8 +14,19 @@ grid* exactly (`regriddable`) — see `_regrid.py`.
 from typing import ClassVar
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
+
+from ._fields import (
+    SCALING_EXPONENTS,
+    GridField1d,
+    GridField2d,
+    NotRegriddableError,
+    fourier_shift,
+    pressure_gradient,
+    shift_axis,
+)
 
 Point = dict[str, Array]
 
@@ -35,6 +46,22 @@ class AbstractGenerator(eqx.Module):
     def act(self, eps: Float[Array, ""], p: Point) -> Point:
         raise NotImplementedError
 
+    def regrid1d(self, eps, field: GridField1d, crop_time=None) -> GridField1d:
+        """The transformed 1-D solution on a uniform grid (exact), where the group
+        has such an action; `crop_time` frames for time shifts."""
+        raise NotRegriddableError(
+            f"{type(self).__name__} has no exact action on a uniform grid; use the "
+            "coordinate-channel form (Augmentation.apply) instead."
+        )
+
+    def regrid2d(self, eps, field: GridField2d, crop_time=None) -> GridField2d:
+        """The transformed 2-D field on its grid (exact), where the group has such
+        an action."""
+        raise NotRegriddableError(
+            f"{type(self).__name__} has no exact action on the 2-D grid; use the "
+            "coordinate-channel form (Augmentation.apply) instead."
+        )
+
     def __call__(self, eps, p: Point) -> Point:
         out = dict(p)
         out.update(self.act(jnp.asarray(eps), p))
@@ -50,6 +77,33 @@ class TimeShift(AbstractGenerator):
     def act(self, eps, p):
         return {"t": p["t"] + eps}
 
+    def _first_frame(self, eps, dt, nt, crop_time):
+        if crop_time is None:
+            raise ValueError("a regridded time shift needs crop_time (frames to keep).")
+        return jnp.clip(jnp.round(eps / dt).astype(int), 0, nt - crop_time)
+
+    def regrid1d(self, eps, field, crop_time=None):
+        k = self._first_frame(eps, field.dt, field.u.shape[0], crop_time)
+        u = jax.lax.dynamic_slice_in_dim(field.u, k, crop_time, axis=0)
+        return GridField1d(u, field.t0 + k * field.dt, field.dt, field.dx)
+
+    def regrid2d(self, eps, field, crop_time=None):
+        k = self._first_frame(eps, field.dt, field.shape[0], crop_time)
+        values = {
+            n: jax.lax.dynamic_slice_in_dim(v, k, crop_time, axis=0)
+            for n, v in field.values.items()
+        }
+        grad = jax.lax.dynamic_slice_in_dim(pressure_gradient(field), k, crop_time, 0)
+        return GridField2d(
+            values,
+            field.t0 + k * field.dt,
+            field.dt,
+            field.dx,
+            field.dy,
+            field.periodic,
+            grad,
+        )
+
 
 class SpaceShift(AbstractGenerator):
     """$x \\mapsto x + \\epsilon L$ along `axis` ("x" or "y"); `eps` is a fraction of
@@ -63,6 +117,17 @@ class SpaceShift(AbstractGenerator):
         length = p["L"] if self.axis == "x" and "L" in p else p[f"L{self.axis}"]
         return {self.axis: p[self.axis] + eps * length}
 
+    def regrid1d(self, eps, field, crop_time=None):
+        # u~(x) = u(x - eps L): the pattern moves right by eps L.
+        return eqx.tree_at(
+            lambda f: f.u,
+            field,
+            fourier_shift(field.u, eps * field.length, field.length),
+        )
+
+    def regrid2d(self, eps, field, crop_time=None):
+        return _shift_2d(self, field, lambda t, length: eps * length * jnp.ones_like(t))
+
 
 class GalileanBoost(AbstractGenerator):
     """$(x, u) \\mapsto (x + \\epsilon t, u + \\epsilon)$: KS, KdV, Burgers."""
@@ -71,6 +136,10 @@ class GalileanBoost(AbstractGenerator):
 
     def act(self, eps, p):
         return {"x": p["x"] + eps * p["t"], "u": p["u"] + eps}
+
+    def regrid1d(self, eps, field, crop_time=None):
+        shifted = fourier_shift(field.u, eps * field.t, field.length)
+        return eqx.tree_at(lambda f: f.u, field, shifted + eps)
 
 
 class Scaling(AbstractGenerator):
@@ -91,6 +160,15 @@ class Scaling(AbstractGenerator):
             "x": jnp.exp(ax * eps) * p["x"],
             "u": jnp.exp(au * eps) * p["u"],
         }
+
+    def regrid1d(self, eps, field, crop_time=None):
+        at, ax, au = self.exponents
+        return GridField1d(
+            jnp.exp(au * eps) * field.u,
+            jnp.exp(at * eps) * field.t0,
+            jnp.exp(at * eps) * field.dt,
+            jnp.exp(ax * eps) * field.dx,
+        )
 
 
 class Projective(AbstractGenerator):
@@ -137,6 +215,21 @@ class NSScaling(AbstractGenerator):
             out["s"] = jnp.exp(-3 * eps) * p["s"]
         return out
 
+    def regrid2d(self, eps, field, crop_time=None):
+        values = {
+            n: jnp.exp(SCALING_EXPONENTS[n] * eps) * v for n, v in field.values.items()
+        }
+        return GridField2d(
+            values,
+            jnp.exp(2 * eps) * field.t0,
+            jnp.exp(2 * eps) * field.dt,
+            jnp.exp(eps) * field.dx,
+            jnp.exp(eps) * field.dy,
+            field.periodic,
+            # Pressure scales as e^{-2 eps}, lengths as e^{eps}: gradients e^{-3 eps}.
+            jnp.exp(-3 * eps) * pressure_gradient(field),
+        )
+
 
 class Rotation(AbstractGenerator):
     """Rotation of $(x, y)$ and $(v_x, v_y)$ by the angle $\\epsilon$ about the origin.
@@ -169,6 +262,12 @@ class LinearBoost(AbstractGenerator):
         v = "vx" if self.axis == "x" else "vy"
         return {self.axis: p[self.axis] + eps * p["t"], v: p[v] + eps}
 
+    def regrid2d(self, eps, field, crop_time=None):
+        out = _shift_2d(self, field, lambda t, length: eps * t)
+        velocity = "v" + self.axis
+        values = dict(out.values, **{velocity: out.values[velocity] + eps})
+        return eqx.tree_at(lambda f: f.values, out, values)
+
 
 class QuadraticBoost(AbstractGenerator):
     """Accelerating frame along `axis`: $(x, v_x, p) \\mapsto (x + \\epsilon t^2,
@@ -187,3 +286,32 @@ class QuadraticBoost(AbstractGenerator):
         if "p" in p:
             out["p"] = p["p"] - 2 * eps * p[self.axis]
         return out
+
+    def regrid2d(self, eps, field, crop_time=None):
+        out = _shift_2d(self, field, lambda t, length: eps * t**2)
+        velocity = "v" + self.axis
+        t = field.t
+        values = dict(
+            out.values, **{velocity: out.values[velocity] + 2 * eps * t[:, None, None]}
+        )
+        # p~ = p - 2 eps x: a uniform gradient -2 eps along the axis.
+        axis = 0 if self.axis == "x" else 1
+        grad = pressure_gradient(field).at[:, axis].add(-2 * eps)
+        return GridField2d(
+            values, field.t0, field.dt, field.dx, field.dy, field.periodic, grad
+        )
+
+
+def _shift_2d(generator, field, shift_of):
+    """Every field moved along `generator.axis` by `shift_of(t, length)` per frame
+    (Fourier shift; shifts and boosts are symmetries of periodic domains only)."""
+    if not field.periodic:
+        raise NotRegriddableError(
+            f"{generator.name} is not a symmetry of a walled domain."
+        )
+    axis = 1 if generator.axis == "x" else 2
+    spacing = field.dx if axis == 1 else field.dy
+    length = spacing * field.shape[axis]
+    shift = shift_of(field.t, length)
+    values = {n: shift_axis(v, shift, length, axis) for n, v in field.values.items()}
+    return eqx.tree_at(lambda f: f.values, field, values)
