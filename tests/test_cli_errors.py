@@ -22,9 +22,8 @@ import pytest
 from pdessl import datasets
 from pdessl.cli import main
 from pdessl.runlock import RunLock
-from pdessl.training import export_encoder, load_config
+from pdessl.training import build, export_encoder, load_config
 from pdessl.training._metrics import keep_metrics_through
-from pdessl.training._pretrain import build
 from pdessl.training._step import ChannelScales
 
 

@@ -9,8 +9,7 @@ import xarray as xr
 import pdessl
 from pdessl import datasets, downstream
 from pdessl.cli import main
-from pdessl.training import export_encoder, load_config
-from pdessl.training._pretrain import build
+from pdessl.training import build, export_encoder, load_config
 from pdessl.training._step import ChannelScales
 
 

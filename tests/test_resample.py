@@ -8,8 +8,7 @@ import pytest
 
 import pdessl
 from pdessl import datasets, solvers
-from pdessl.training import export_encoder, load_config
-from pdessl.training._pretrain import build
+from pdessl.training import build, export_encoder, load_config
 from pdessl.training._step import ChannelScales
 
 DT, NX, LENGTH = 0.04, 64, 2 * np.pi  # the quick start's Burgers grid

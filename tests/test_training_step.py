@@ -104,8 +104,7 @@ def test_a_few_lars_steps_lower_the_loss(setup):
     # over the same 20 steps as above. LARS moves each weight tensor by about
     # lr * 1e-3 of its norm per step, hence a learning rate ~1000x AdamW's (VICReg:
     # 0.2 x batch/256 = 1.6 at batch 2048).
-    from pdessl.training import load_config
-    from pdessl.training._pretrain import build
+    from pdessl.training import build, load_config
 
     loader, _, (aug, _, scales, coeffs) = setup
     config = load_config(

@@ -106,12 +106,12 @@ def test_absolute_coordinates_keep_a_space_shift_visible():
 
 
 def test_calibrated_control_has_the_data_batchnorm_statistics(burgers):
-    from pdessl.training._pretrain import _scales, build
+    from pdessl.training import build, channel_scales
 
     config = load_config("tiny", widths=(8, 16), depths=(1, 1))
     ds = datasets.open_dataset(burgers)
     model, state, *_ = build(config)
-    scales = _scales(ds, config)
+    scales = channel_scales(ds, config)
     views = calibration_views(ds, config, scales, samples=16)
     assert views.shape == (16, 3, config.crop_time, config.crop_space)
     state = calibrate_batchnorm(model.encoder, state, views)
