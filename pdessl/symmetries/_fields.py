@@ -19,6 +19,11 @@ class GridField1d(eqx.Module):
     t0: Float[Array, ""] = eqx.field(converter=jnp.asarray)
     dt: Float[Array, ""] = eqx.field(converter=jnp.asarray)
     dx: Float[Array, ""] = eqx.field(converter=jnp.asarray)
+    # The sample's PDE parameters (scalars by name) for generators whose action
+    # depends on one (`AbstractGenerator.needs`); carried through every map.
+    params: dict[str, Float[Array, ""]] = eqx.field(
+        default_factory=dict, converter=lambda d: {k: jnp.asarray(d[k]) for k in d}
+    )
 
     @property
     def t(self) -> Float[Array, " time"]:

@@ -85,7 +85,7 @@ class TimeShift(AbstractGenerator):
     def regrid1d(self, eps, field, crop_time=None):
         k = self._first_frame(eps, field.dt, field.u.shape[0], crop_time)
         u = jax.lax.dynamic_slice_in_dim(field.u, k, crop_time, axis=0)
-        return GridField1d(u, field.t0 + k * field.dt, field.dt, field.dx)
+        return GridField1d(u, field.t0 + k * field.dt, field.dt, field.dx, field.params)
 
     def regrid2d(self, eps, field, crop_time=None):
         k = self._first_frame(eps, field.dt, field.shape[0], crop_time)
@@ -168,6 +168,7 @@ class Scaling(AbstractGenerator):
             jnp.exp(at * eps) * field.t0,
             jnp.exp(at * eps) * field.dt,
             jnp.exp(ax * eps) * field.dx,
+            field.params,
         )
 
 
