@@ -79,16 +79,23 @@ def augment_file(
         )
     )
 
+    missing = [name for name in augmentation.needs if name not in ds]
+    if missing:
+        raise DatasetFileError(
+            f"{src} lacks the per-sample {missing} that {augmentation.names} read; "
+            "it is not a file of this PDE."
+        )
+
     @jax.jit
-    def run(u, t0, dt, dx, index):
-        def one(u, t0, dt, dx, i):
+    def run(u, t0, dt, dx, index, params):
+        def one(u, t0, dt, dx, i, params):
             eps = augmentation.sample(jax.random.fold_in(jax.random.key(seed), i))
             field = augmentation.apply_regridded(
-                eps, GridField1d(u, t0, dt, dx), crop_time
+                eps, GridField1d(u, t0, dt, dx, params), crop_time
             )
             return field, eps
 
-        return jax.vmap(one)(u, t0, dt, dx, index)
+        return jax.vmap(one)(u, t0, dt, dx, index, params)
 
     index = ds["index"].values if "index" in ds else np.arange(n)
     with DatasetWriter.create(
@@ -102,6 +109,7 @@ def augment_file(
                 jnp.asarray(ds["dt"].values[a:b]),
                 jnp.asarray(ds["dx"].values[a:b]),
                 jnp.asarray(index[a:b]),
+                {k: jnp.asarray(ds[k].values[a:b]) for k in augmentation.needs},
             )
             batch = {name: ds[name].values[a:b] for name in per_sample if name in ds}
             batch.update(
