@@ -2,6 +2,7 @@
 
 import argparse
 import contextlib
+import dataclasses
 import os
 import sys
 import time
@@ -315,10 +316,14 @@ def _pretrain(args: argparse.Namespace) -> int:
         )
     elif "SLURM_NTASKS" in os.environ and int(os.environ["SLURM_NTASKS"]) > 1:
         jax.distributed.initialize()
+    from pdessl.overrides import override_pretrain_config, write_effective_config
     from pdessl.training import load_config, pretrain
 
     overrides = dict(steps=args.steps, seed=args.seed)
     config = load_config(args.config, **overrides)  # errors before submitting
+    config = override_pretrain_config(config, args.overrides)  # KEY=VALUE tokens
+    if args.overrides:
+        overrides = dataclasses.asdict(config)  # what the SLURM job rebuilds
     if args.data is not None:
         _check_data(args.data, "--data")
     workdir = Path(args.workdir)
@@ -360,6 +365,7 @@ def _pretrain(args: argparse.Namespace) -> int:
                     workdir / "pretrain.lock", what=f"the pretraining workdir {workdir}"
                 )
             )
+            write_effective_config(workdir, config, args.overrides, source=args.config)
         metrics = pretrain(config, args.workdir, data=args.data)
     if "preempted_at" in metrics:
         from pdessl.training._preemption import EXIT_CODE
@@ -529,11 +535,13 @@ def _embed(args: argparse.Namespace) -> int:
 
 def _experiment(args: argparse.Namespace) -> int:
     from pdessl.experiment import load_experiment, run_experiment
+    from pdessl.overrides import override_experiment, write_effective_config
 
-    config = load_experiment(args.config)
+    config = override_experiment(load_experiment(args.config), args.overrides)
     seeds = _seeds(args.seeds) if args.seeds else None
     workdir = args.workdir or f"runs/{config.name}"
     run_experiment(config, workdir, seeds=seeds, figures=not args.no_figures)
+    write_effective_config(workdir, config, args.overrides, source=args.config)
     print(f"results in {workdir}/results.json")
     return 0
 
@@ -543,6 +551,16 @@ def _add_overwrite(parser: argparse.ArgumentParser) -> None:
         "--overwrite",
         action="store_true",
         help="replace an existing output file (never one of the inputs)",
+    )
+
+
+def _add_overrides(parser: argparse.ArgumentParser, example: str) -> None:
+    parser.add_argument(
+        "overrides",
+        nargs="*",
+        metavar="KEY=VALUE",
+        help=f"config overrides, dots for nested keys (e.g. {example}); checked "
+        "against the config's keys and types",
     )
 
 
@@ -721,6 +739,7 @@ def build_parser() -> argparse.ArgumentParser:
         "code 3 (rerun to resume); errors exit with code 2.",
     )
     pre.add_argument("config", help="a preset (tiny, ns-tiny) or a TOML file")
+    _add_overrides(pre, "steps=3000 batch_size=64 symmetries.scaling=0")
     pre.add_argument("--workdir", required=True)
     pre.add_argument(
         "--data",
@@ -788,6 +807,7 @@ def build_parser() -> argparse.ArgumentParser:
         "experiment", help="data, pretraining and evaluation from one TOML file"
     )
     exp.add_argument("config", help="a shipped experiment (quickstart) or a TOML file")
+    _add_overrides(exp, "pretrain.steps=3000 regression.labelled=128")
     exp.add_argument("--workdir", default=None, help="default: runs/NAME")
     exp.add_argument("--seeds", default=None, help="override the config's seeds")
     exp.add_argument("--no-figures", action="store_true")
@@ -797,20 +817,26 @@ def build_parser() -> argparse.ArgumentParser:
         "quickstart",
         help="Burgers: generate, pretrain, SSL probe vs supervised (a few minutes)",
     )
+    _add_overrides(qs, "pretrain.steps=3000 regression.labelled=128")
     qs.add_argument("--workdir", default="runs/quickstart")
     qs.add_argument("--seeds", default=None)
     qs.add_argument("--no-figures", action="store_true")
     qs.set_defaults(func=_experiment, config="quickstart")
 
     _add_timestep_parser(sub)
+    parser.add_argument("--quiet", action="store_true", help=_QUIET_HELP)
     for command in sub.choices.values():  # also accepted after the command
         command.add_argument(
             "--debug", action="store_true", default=argparse.SUPPRESS, help=_DEBUG_HELP
+        )
+        command.add_argument(
+            "--quiet", action="store_true", default=argparse.SUPPRESS, help=_QUIET_HELP
         )
     return parser
 
 
 _DEBUG_HELP = "show the full traceback of an error (for bug reports)"
+_QUIET_HELP = "no progress bars or per-step log lines (logs, CI)"
 
 
 def _user_message(err: BaseException) -> str | None:
@@ -847,7 +873,16 @@ def _raised_by_file_library(err: BaseException) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    args = build_parser().parse_args(_negative_values_attached(argv))
+    parser = build_parser()
+    args, extra = parser.parse_known_args(_negative_values_attached(argv))
+    if extra and hasattr(args, "overrides") and not any(a[:1] == "-" for a in extra):
+        args.overrides = [*args.overrides, *extra]  # KEY=VALUE after an option
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if args.quiet:
+        from pdessl.progress import set_quiet
+
+        set_quiet(True)
     try:
         return args.func(args)
     except KeyboardInterrupt:
