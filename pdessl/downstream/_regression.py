@@ -31,6 +31,7 @@ import xarray as xr
 from pdessl import datasets, symmetries
 from pdessl.api import Encoder, _dataset_arrays, _embed_batches, embed_dataset
 from pdessl.models import ResNet
+from pdessl.progress import start_bar
 from pdessl.training._step import batch_views
 
 from ._baselines import best_constant, physics_estimate
@@ -197,9 +198,10 @@ def _head_step(head, state, opt_state, optimizer, x, y):
         pred, state = _batched(eqx.combine(params, static), state, x)
         return jnp.mean((pred - y) ** 2), state
 
-    (_, state), grads = jax.value_and_grad(loss_fn, has_aux=True)(params, state)
+    (loss, state), grads = jax.value_and_grad(loss_fn, has_aux=True)(params, state)
     updates, opt_state = optimizer.update(grads, opt_state, params)
-    return eqx.combine(optax.apply_updates(params, updates), static), state, opt_state
+    head = eqx.combine(optax.apply_updates(params, updates), static)
+    return head, state, opt_state, loss
 
 
 def _train_head(x, y, hidden, low, high, steps, checkpoints, batch, lr, seed):
@@ -213,13 +215,16 @@ def _train_head(x, y, hidden, low, high, steps, checkpoints, batch, lr, seed):
     rng = np.random.default_rng(seed)
     batch = min(batch, len(x))
     snapshots = {}
+    bar = start_bar(steps, desc="probe head")
     for step in range(1, steps + 1):
         idx = rng.choice(len(x), batch, replace=False)
-        head, state, opt_state = _head_step(
+        head, state, opt_state, loss = _head_step(
             head, state, opt_state, optimizer, x[idx], y[idx]
         )
+        bar.update(loss=loss)
         if step in checkpoints:
             snapshots[step] = (eqx.nn.inference_mode(head), state)
+    bar.close()
     return snapshots
 
 
@@ -333,9 +338,10 @@ def _supervised_step(model, state, opt_state, static, batch, y, key):
         pred, state = _batched(m.head, state, h)
         return jnp.mean((pred - y) ** 2), state
 
-    (_, state), grads = jax.value_and_grad(loss_fn, has_aux=True)(params, state)
+    (loss, state), grads = jax.value_and_grad(loss_fn, has_aux=True)(params, state)
     updates, opt_state = optimizer.update(grads, opt_state, params)
-    return eqx.combine(optax.apply_updates(params, updates), rest), state, opt_state
+    model = eqx.combine(optax.apply_updates(params, updates), rest)
+    return model, state, opt_state, loss
 
 
 def train_supervised(
@@ -391,6 +397,7 @@ def train_supervised(
         ChannelScales(**header["scales"]),
     )
     step, epoch = 0, 0
+    bar = start_bar(steps, desc="supervised baseline")
     while step < steps:
         for batch in loader.epoch(epoch):
             if step == steps:
@@ -400,7 +407,7 @@ def train_supervised(
                 # Domain lengths for the space shifts, per sample of this batch.
                 idx = np.searchsorted(labelled_index, batch["index"])
                 b.update({k: jnp.asarray(v[idx]) for k, v in lengths.items()})
-            model, state, opt_state = _supervised_step(
+            model, state, opt_state, loss = _supervised_step(
                 model,
                 state,
                 opt_state,
@@ -409,8 +416,10 @@ def train_supervised(
                 b["target"].astype(jnp.float32),
                 jax.random.fold_in(k3, step),
             )
+            bar.update(loss=loss)
             step += 1
         epoch += 1
+    bar.close()
     return eqx.nn.inference_mode(model), state
 
 

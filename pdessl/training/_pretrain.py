@@ -24,6 +24,7 @@ import optax
 
 from pdessl import datasets, symmetries
 from pdessl.models import Projector, ResNet
+from pdessl.progress import step_bar
 
 from ._config import PretrainConfig
 from ._data_pde import check_data_pde
@@ -365,6 +366,7 @@ def pretrain(
     with (
         PreemptionNotice(config.preemption_check_every) as notice,
         contextlib.ExitStack() as stack,
+        step_bar(config.steps, initial=start, desc="pretrain", leave=True) as bar,
     ):
         if scalars is not None:
             stack.callback(scalars.close)
@@ -380,6 +382,7 @@ def pretrain(
             model, state, opt_state, m = train_step(
                 (static, batch, key, step), model, state, opt_state
             )
+            bar.update()
             if (step + 1) % config.log_every == 0 or step + 1 == config.steps:
                 metrics = {k: float(v) for k, v in m.items()}
                 if not all(math.isfinite(v) for v in metrics.values()):
@@ -406,9 +409,11 @@ def pretrain(
                     if scalars is not None:
                         for name, value in metrics.items():
                             scalars.add_scalar(name, value, step + 1)
-                progress(
+                bar.set_postfix(loss=metrics["loss"])
+                bar.log(
                     f"step {step + 1}: loss {metrics['loss']:.4f}, "
-                    f"repr std {metrics['repr_std']:.3f}"
+                    f"repr std {metrics['repr_std']:.3f}",
+                    progress,
                 )
                 last_logged, window_start, tick = (
                     step + 1,
