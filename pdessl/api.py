@@ -30,6 +30,7 @@ import xarray as xr
 
 from pdessl import symmetries
 from pdessl.models import ResNet
+from pdessl.shipped import resolve_encoder
 from pdessl.training import ChannelScales, make_view, make_view_2d
 from pdessl.training import load_encoder as _load_encoder_file
 
@@ -60,6 +61,11 @@ class Encoder:
         return int(self.header["crop_space"])
 
     @property
+    def card(self) -> dict:
+        """The model card of a shipped encoder (`pdessl.shipped`); `{}` otherwise."""
+        return dict(self.header.get("card", {}))
+
+    @property
     def dim(self) -> int:
         return self.network.out_dim
 
@@ -78,7 +84,10 @@ class Encoder:
 
 
 def load_encoder(path: str | Path) -> Encoder:
-    """Load an encoder exported by pretraining (`WORKDIR/encoder.eqx`)."""
+    """Load an encoder exported by pretraining (`WORKDIR/encoder.eqx`), or one
+    shipped with the package by name (`"burgers-tiny"`, `pdessl.shipped_encoders()`;
+    names are looked up before paths)."""
+    path = resolve_encoder(path)
     network, state, header = _load_encoder_file(path)
     expected = 5 * header["crop_time"] if header["pde"] == "ns" else 3
     if header["in_channels"] != expected:
