@@ -258,3 +258,26 @@ def test_experiment_command_records_the_effective_config(tmp_path, monkeypatch, 
     assert results["experiment"]["unlabelled"] == 6
     assert results["experiment"]["pretrain"]["steps"] == 25
     assert results["pretrain"]["steps"] == 25 and results["pretrain"]["batch_size"] == 4
+
+
+def test_a_slurm_job_rebuilds_the_overridden_config(tmp_path, monkeypatch, capsys):
+    """The job loads the config again from its name: it must receive what makes
+    the same config, overrides included."""
+    import pdessl.training._slurm as slurm
+
+    submitted = {}
+
+    class Job:
+        job_id = "1"
+
+    def submit(config, workdir, *, data, overrides, folder, parameters):
+        submitted.update(config=config, overrides=overrides)
+        return Job()
+
+    monkeypatch.setattr(slurm, "submit_pretraining", submit)
+    tokens = ["steps=30", "symmetries.scaling=0", "widths=8,16"]
+    argv = ["pretrain", "tiny", "--workdir", str(tmp_path / "w"), "--slurm", "1/2"]
+    assert main([*argv, *tokens]) == 0
+    rebuilt = load_config(submitted["config"], **submitted["overrides"])
+    assert rebuilt == override_pretrain_config(load_config("tiny"), tokens)
+    assert rebuilt.steps == 30 and rebuilt.widths == (8, 16)
