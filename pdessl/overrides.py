@@ -87,7 +87,7 @@ def apply_overrides(
                 break
             if not (isinstance(annotation, Mapping) or _is_dict(annotation)):
                 raise UserError(
-                    f"{what}: {'.'.join(parts[: depth + 1])} is a single value "
+                    f"{what}: {path} is a single value "
                     f"({_words(annotation)}), not a table, so {key} does not exist; "
                     f"write {path}=VALUE."
                 )
@@ -115,10 +115,12 @@ def _unknown_key(path: str, part: str, level: Schema, what: str) -> str:
 
 
 def _is_dict(annotation) -> bool:
+    annotation, _ = _optional(annotation)
     return annotation is dict or typing.get_origin(annotation) is dict
 
 
 def _dict_value_type(annotation):
+    annotation, _ = _optional(annotation)
     args = typing.get_args(annotation)
     return args[1] if len(args) == 2 else Any
 
@@ -157,9 +159,10 @@ def _words(annotation) -> str:
 def _toml_value(text: str):
     """`text` as a TOML value, or None (not valid TOML)."""
     try:
-        return tomllib.loads(f"v = {text}")["v"]
+        document = tomllib.loads(f"v = {text}")
     except tomllib.TOMLDecodeError:
         return None
+    return document["v"] if set(document) == {"v"} else None  # one value only
 
 
 def _convert(text: str, annotation, key: str, what: str):

@@ -150,6 +150,11 @@ def test_apply_overrides_copies_and_merges_nested_tables():
     out = apply_overrides(data, {"t.y": "2"}, schema)
     assert out == {"a": 1, "t": {"x": 1.0, "y": 2.0}}
     assert data == {"a": 1, "t": {"x": 1.0}}
+    # An optional table that is absent is created; one token holds one value only.
+    optional = {"r": dict[str, int] | None}
+    assert apply_overrides({"r": None}, {"r.a": "1"}, optional) == {"r": {"a": 1}}
+    with pytest.raises(UserError, match="a must be an integer"):
+        apply_overrides(data, {"a": "1\nt = 2"}, schema)
 
 
 # --- the command line -----------------------------------------------------------------
