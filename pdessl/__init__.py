@@ -16,6 +16,7 @@ __version__ = "0.1.0"
 
 _API = ("load_encoder", "embed", "embed_arrays", "embed_dataset", "Encoder")
 _RESAMPLE = ("resample", "Resampled", "ResampleError")
+_SHIPPED = ("shipped_encoders",)
 
 
 def __getattr__(name: str):
@@ -28,4 +29,8 @@ def __getattr__(name: str):
         from pdessl import _resample
 
         return getattr(_resample, name)
+    if name in _SHIPPED:
+        from pdessl import shipped
+
+        return getattr(shipped, name)
     raise AttributeError(f"module 'pdessl' has no attribute {name!r}")

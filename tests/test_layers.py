@@ -17,7 +17,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # Lowest first. Each entry: the packages/modules of one layer.
 LAYERS = (
-    ("pdessl.errors", "pdessl.outputs", "pdessl.runlock", "pdessl.tomlfile"),
+    (
+        "pdessl.errors",
+        "pdessl.outputs",
+        "pdessl.runlock",
+        "pdessl.tomlfile",
+        "pdessl.progress",
+        "pdessl.shipped",
+    ),
     ("pdessl._fingerprint",),
     ("pdessl.solvers",),
     ("pdessl.symmetries", "pdessl.models", "pdessl.vicreg"),
@@ -28,6 +35,7 @@ LAYERS = (
     ("pdessl.downstream",),
     ("pdessl.api",),
     ("pdessl.experiment",),
+    ("pdessl.overrides",),
     ("pdessl.cli",),
 )
 # Where each top-level name lives on disk (setuptools maps solvers/ and datasets/).

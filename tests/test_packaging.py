@@ -40,6 +40,12 @@ def test_wheel_contains_only_the_pdessl_namespace(tmp_path):
     assert top == {"pdessl"}, top
     assert "pdessl/solvers/_etdrk4.py" in names
     assert "pdessl/py.typed" in names
+    # The shipped encoders (package data) travel with the wheel.
+    from pdessl.shipped import shipped_encoders
+
+    assert shipped_encoders()
+    for name in shipped_encoders():
+        assert f"pdessl/encoders/{name}.eqx" in names, name
 
 
 def test_cli_reports_bad_parameters_without_traceback():

@@ -21,6 +21,7 @@ from . import (
 from ._common import negative_values_attached
 
 _DEBUG_HELP = "show the full traceback of an error (for bug reports)"
+_QUIET_HELP = "no progress bars or per-step log lines (logs, CI)"
 _COMMANDS = (
     simulate,
     generate,
@@ -41,9 +42,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     for command in _COMMANDS:
         command.add_parser(sub)
+    parser.add_argument("--quiet", action="store_true", help=_QUIET_HELP)
     for command in sub.choices.values():  # also accepted after the command
         command.add_argument(
             "--debug", action="store_true", default=argparse.SUPPRESS, help=_DEBUG_HELP
+        )
+        command.add_argument(
+            "--quiet", action="store_true", default=argparse.SUPPRESS, help=_QUIET_HELP
         )
     return parser
 
@@ -82,7 +87,16 @@ def _raised_by_file_library(err: BaseException) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    args = build_parser().parse_args(negative_values_attached(argv))
+    parser = build_parser()
+    args, extra = parser.parse_known_args(negative_values_attached(argv))
+    if extra and hasattr(args, "overrides") and not any(a[:1] == "-" for a in extra):
+        args.overrides = [*args.overrides, *extra]  # KEY=VALUE after an option
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if args.quiet:
+        from pdessl.progress import set_quiet
+
+        set_quiet(True)
     try:
         return args.func(args)
     except KeyboardInterrupt:

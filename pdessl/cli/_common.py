@@ -99,3 +99,13 @@ def add_overwrite(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="replace an existing output file (never one of the inputs)",
     )
+
+
+def add_overrides(parser: argparse.ArgumentParser, example: str) -> None:
+    parser.add_argument(
+        "overrides",
+        nargs="*",
+        metavar="KEY=VALUE",
+        help=f"config overrides, dots for nested keys (e.g. {example}); checked "
+        "against the config's keys and types",
+    )

@@ -2,12 +2,13 @@
 
 import argparse
 import contextlib
+import dataclasses
 import os
 from pathlib import Path
 
 from pdessl.errors import UserError
 
-from ._common import check_data, parse_nodes_gpus
+from ._common import add_overrides, check_data, parse_nodes_gpus
 
 
 def run(args: argparse.Namespace) -> int:
@@ -23,10 +24,14 @@ def run(args: argparse.Namespace) -> int:
         )
     elif "SLURM_NTASKS" in os.environ and int(os.environ["SLURM_NTASKS"]) > 1:
         jax.distributed.initialize()
+    from pdessl.overrides import override_pretrain_config, write_effective_config
     from pdessl.training import load_config, pretrain
 
     overrides = dict(steps=args.steps, seed=args.seed)
     config = load_config(args.config, **overrides)  # errors before submitting
+    config = override_pretrain_config(config, args.overrides)  # KEY=VALUE tokens
+    if args.overrides:
+        overrides = dataclasses.asdict(config)  # what the SLURM job rebuilds
     if args.data is not None:
         check_data(args.data, "--data")
     workdir = Path(args.workdir)
@@ -68,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
                     workdir / "pretrain.lock", what=f"the pretraining workdir {workdir}"
                 )
             )
+            write_effective_config(workdir, config, args.overrides, source=args.config)
         metrics = pretrain(config, args.workdir, data=args.data)
     if "preempted_at" in metrics:
         from pdessl.training._preemption import EXIT_CODE
@@ -94,6 +100,7 @@ def add_parser(sub) -> None:
         "code 3 (rerun to resume); errors exit with code 2.",
     )
     pre.add_argument("config", help="a preset (tiny, ns-tiny) or a TOML file")
+    add_overrides(pre, "steps=3000 batch_size=64 symmetries.scaling=0")
     pre.add_argument("--workdir", required=True)
     pre.add_argument(
         "--data",

@@ -10,6 +10,7 @@ import numpy as np
 import optax
 
 from pdessl.models import batched
+from pdessl.progress import start_bar
 from pdessl.training import design, ridge_solve
 
 LOG_SPAN = 3.0
@@ -157,9 +158,10 @@ def _head_step(head, state, opt_state, optimizer, x, y):
         pred, state = batched(eqx.combine(params, static), state, x)
         return jnp.mean((pred - y) ** 2), state
 
-    (_, state), grads = jax.value_and_grad(loss_fn, has_aux=True)(params, state)
+    (loss, state), grads = jax.value_and_grad(loss_fn, has_aux=True)(params, state)
     updates, opt_state = optimizer.update(grads, opt_state, params)
-    return eqx.combine(optax.apply_updates(params, updates), static), state, opt_state
+    head = eqx.combine(optax.apply_updates(params, updates), static)
+    return head, state, opt_state, loss
 
 
 def _train_head(x, y, hidden, low, high, steps, checkpoints, batch, lr, seed):
@@ -173,13 +175,16 @@ def _train_head(x, y, hidden, low, high, steps, checkpoints, batch, lr, seed):
     rng = np.random.default_rng(seed)
     batch = min(batch, len(x))
     snapshots = {}
+    bar = start_bar(steps, desc="probe head")
     for step in range(1, steps + 1):
         idx = rng.choice(len(x), batch, replace=False)
-        head, state, opt_state = _head_step(
+        head, state, opt_state, loss = _head_step(
             head, state, opt_state, optimizer, x[idx], y[idx]
         )
+        bar.update(loss=loss)
         if step in checkpoints:
             snapshots[step] = (eqx.nn.inference_mode(head), state)
+    bar.close()
     return snapshots
 
 

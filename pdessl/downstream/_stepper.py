@@ -10,6 +10,7 @@ import optax
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
 from pdessl.models import TimeStepper1d, UNet2d
+from pdessl.progress import start_bar
 from pdessl.training import warmup_cosine
 
 from ._timestep_config import TimestepConfig
@@ -143,11 +144,14 @@ def train_timestepper(
     opt_state = _optimizer(config).init(eqx.filter(model, eqx.is_inexact_array))
     data = (config, u, cond, key)
     losses = []
+    bar = start_bar(config.steps, desc="time-stepper")
     for step in range(config.steps):
         model, opt_state, loss = _train_step(
             data, model, opt_state, jnp.asarray(step, dtype=jnp.int32)
         )
         losses.append(loss)
+        bar.update(loss=loss)
+    bar.close()
     losses = np.asarray(jnp.stack(losses))
     if not np.all(np.isfinite(losses)):
         bad = int(np.argmin(np.isfinite(losses)))

@@ -11,6 +11,7 @@ import xarray as xr
 from pdessl import datasets, pdes, symmetries
 from pdessl.embedding import dataset_arrays, embed_batches
 from pdessl.models import ResNet, batched
+from pdessl.progress import start_bar
 from pdessl.training import batch_views
 
 from ._probes import MLPHead, _adam, _as_2d
@@ -70,9 +71,10 @@ def _supervised_step(model, state, opt_state, static, batch, y, key):
         pred, state = batched(m.head, state, h)
         return jnp.mean((pred - y) ** 2), state
 
-    (_, state), grads = jax.value_and_grad(loss_fn, has_aux=True)(params, state)
+    (loss, state), grads = jax.value_and_grad(loss_fn, has_aux=True)(params, state)
     updates, opt_state = optimizer.update(grads, opt_state, params)
-    return eqx.combine(optax.apply_updates(params, updates), rest), state, opt_state
+    model = eqx.combine(optax.apply_updates(params, updates), rest)
+    return model, state, opt_state, loss
 
 
 def train_supervised(
@@ -128,6 +130,7 @@ def train_supervised(
         ChannelScales(**header["scales"]),
     )
     step, epoch = 0, 0
+    bar = start_bar(steps, desc="supervised baseline")
     while step < steps:
         for batch in loader.epoch(epoch):
             if step == steps:
@@ -137,7 +140,7 @@ def train_supervised(
                 # Domain lengths for the space shifts, per sample of this batch.
                 idx = np.searchsorted(labelled_index, batch["index"])
                 b.update({k: jnp.asarray(v[idx]) for k, v in lengths.items()})
-            model, state, opt_state = _supervised_step(
+            model, state, opt_state, loss = _supervised_step(
                 model,
                 state,
                 opt_state,
@@ -146,8 +149,10 @@ def train_supervised(
                 b["target"].astype(jnp.float32),
                 jax.random.fold_in(k3, step),
             )
+            bar.update(loss=loss)
             step += 1
         epoch += 1
+    bar.close()
     return eqx.nn.inference_mode(model), state
 
 

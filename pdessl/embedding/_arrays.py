@@ -3,6 +3,7 @@
 import numpy as np
 import xarray as xr
 
+from ._datasets import embed_dataset
 from ._encoder import Encoder
 from ._engine import check_trajectories, embed_batches, resample_to_encoder
 
@@ -81,12 +82,105 @@ def _spacing(coord: xr.DataArray, name: str) -> tuple[float, float]:
     return float(values[0]), step
 
 
+def _grid_from_coords(arr, given: dict) -> dict:
+    """`{dim: (start, step)}` for each dim of `given` (`{dim: spacing or None}`):
+    from the DataArray's uniform coordinate, else the spacing given (start 0)."""
+    flags = {"time": "dt", "x": "dx", "y": "dy"}
+    grid = {}
+    for name, step_given in given.items():
+        if name in arr.coords:
+            start, step = _spacing(arr.coords[name], name)
+            if step_given is not None and not np.isclose(step, step_given, rtol=1e-4):
+                raise ValueError(
+                    f"the {name} coordinate has spacing {step:.6g} but "
+                    f"{step_given:.6g} was passed; pass one or the other."
+                )
+            grid[name] = (start, step)
+        elif step_given is not None:
+            grid[name] = (0.0, step_given)
+        else:
+            raise ValueError(
+                f"the data have no {name!r} coordinate; assign one "
+                f"(assign_coords) or pass {flags[name]}=..."
+            )
+    return grid
+
+
+def _velocity_dataset(data, dt, dx, dy, t0, pde: str) -> tuple[xr.Dataset, bool]:
+    """2-D input of `embed` (a Dataset with `vx`, `vy`, or a `(vx, vy)` pair of
+    DataArrays, over `time`, `x`, `y` and optionally `sample`) as a dataset in the
+    file layout `embed_dataset` reads; and whether it held a single trajectory."""
+    if isinstance(data, (tuple, list)):
+        if len(data) != 2 or not all(isinstance(d, xr.DataArray) for d in data):
+            raise ValueError(
+                "a Navier–Stokes encoder takes a pair (vx, vy) of DataArrays or an "
+                "xarray.Dataset with variables vx and vy."
+            )
+        vx, vy = data
+        if vx.sizes != vy.sizes:
+            raise ValueError(
+                f"vx and vy must have the same dims and sizes, got {dict(vx.sizes)} "
+                f"and {dict(vy.sizes)}."
+            )
+        try:
+            data = xr.merge([vx.rename("vx"), vy.rename("vy")], join="exact")
+        except ValueError:
+            raise ValueError(
+                "vx and vy have different coordinates; give both on the same grid."
+            ) from None
+    if not isinstance(data, xr.Dataset):
+        raise ValueError(
+            "a Navier–Stokes encoder reads the velocity fields: pass an "
+            "xarray.Dataset with vx and vy over ('time', 'x', 'y') (or a (vx, vy) "
+            "pair of DataArrays), or use pdessl.embed_dataset on a dataset file."
+        )
+    missing = [v for v in ("vx", "vy") if v not in data.data_vars]
+    if missing:
+        raise ValueError(
+            f"the dataset lacks the velocity field(s) {missing}; a Navier–Stokes "
+            f"encoder reads vx and vy (it has {sorted(map(str, data.data_vars))})."
+        )
+    dims = set(data.vx.dims)
+    if (
+        dims not in ({"time", "x", "y"}, {"sample", "time", "x", "y"})
+        or set(data.vy.dims) != dims
+    ):
+        raise ValueError(
+            f"expected vx and vy over ('time', 'x', 'y') or ('sample', 'time', 'x', "
+            f"'y'), got {data.vx.dims} and {data.vy.dims}; rename the dims "
+            "(Dataset.rename) to these names."
+        )
+    single = "sample" not in dims
+    order = ("sample", "time", "x", "y")
+    vx, vy = (
+        (data[v].expand_dims("sample") if single else data[v]).transpose(*order)
+        for v in ("vx", "vy")
+    )
+    grid = _grid_from_coords(vx, {"time": dt, "x": dx, "y": dy})
+    n = vx.sizes["sample"]
+
+    def per_sample(value):
+        return ("sample", np.full(n, value, dtype=np.float64))
+
+    fields = dict(
+        vx=(order, np.asarray(vx.values, dtype=np.float64)),
+        vy=(order, np.asarray(vy.values, dtype=np.float64)),
+        t0=per_sample(grid["time"][0] if t0 is None else t0),
+        dt=per_sample(grid["time"][1]),
+        dx=per_sample(grid["x"][1]),
+        dy=per_sample(grid["y"][1]),
+    )
+    coords = {"sample": vx.coords["sample"]} if "sample" in vx.coords else {}
+    return xr.Dataset(fields, coords=coords, attrs=dict(pde=pde)), single
+
+
 def embed(
     encoder: Encoder,
     data,
     *,
     dt=None,
     dx=None,
+    dy=None,
     length=None,
     t0=None,
     crops: str = "mean",
@@ -106,11 +200,27 @@ def embed(
       or `("sample", "feature")`, keeping the sample coordinate.
     - `data` a NumPy array `(time, x)` or `(sample, time, x)`: `dt` and `dx` are
       required. Returns a NumPy array `(dim,)` or `(sample, dim)`.
+    - 2-D (a Navier–Stokes encoder): `data` an `xarray.Dataset` with `vx`, `vy`
+      over `("time", "x", "y")` or `("sample", "time", "x", "y")`, or a `(vx, vy)`
+      pair of DataArrays; the grid comes from the `time`, `x`, `y` coordinates (or
+      `dt`, `dx`, `dy`), the domain is `points * spacing` per axis. The same checks
+      as in 1-D; returns a `DataArray` as above, equal to `embed_dataset`'s.
     """
-    if encoder.descriptor.ndim != 1:
+    if encoder.descriptor.ndim == 2:
+        if resample:
+            raise ValueError("resample=True supports 1-D data only, not Navier–Stokes.")
+        ds, single = _velocity_dataset(data, dt, dx, dy, t0, encoder.pde)
+        out = embed_dataset(
+            encoder, ds, crops=crops, check_grid=check_grid, batch_size=batch_size
+        ).representation
+        out = out.assign_coords(ds.coords)
+        out.attrs = dict(encoder=encoder.path, crops=crops, pde=encoder.pde)
+        return out.isel(sample=0, drop=True) if single else out
+    if isinstance(data, (xr.Dataset, tuple, list)):
         raise ValueError(
-            "Navier–Stokes encoders read the velocity fields vx, vy: use "
-            "pdessl.embed_dataset on a dataset (file or xarray.Dataset) instead."
+            f"a {encoder.pde!r} encoder reads one field u: pass a DataArray (e.g. "
+            "dataset['u']) or a NumPy array, or use pdessl.embed_dataset on a "
+            "dataset."
         )
     if isinstance(data, xr.DataArray):
         dims = set(data.dims)
@@ -122,24 +232,7 @@ def embed(
         single = "sample" not in dims
         arr = data.expand_dims("sample") if single else data
         arr = arr.transpose("sample", "time", "x")
-        grid = {}
-        for name, given in (("time", dt), ("x", dx)):
-            if name in arr.coords:
-                start, step = _spacing(arr.coords[name], name)
-                if given is not None and not np.isclose(step, given, rtol=1e-4):
-                    raise ValueError(
-                        f"the {name} coordinate has spacing {step:.6g} but "
-                        f"{given:.6g} was passed; pass one or the other."
-                    )
-                grid[name] = (start, step)
-            elif given is not None:
-                grid[name] = (0.0, given)
-            else:
-                raise ValueError(
-                    f"the data have no {name!r} coordinate; assign one "
-                    f"(DataArray.assign_coords) or pass "
-                    f"{'dt' if name == 'time' else 'dx'}=..."
-                )
+        grid = _grid_from_coords(arr, {"time": dt, "x": dx})
         z = embed_arrays(
             encoder,
             arr.values,

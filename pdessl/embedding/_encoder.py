@@ -7,6 +7,7 @@ import equinox as eqx
 
 from pdessl import pdes
 from pdessl.models import ResNet
+from pdessl.shipped import resolve_encoder
 from pdessl.training import ChannelScales, read_encoder_file
 
 GRID_FACTOR = 2.0  # allowed ratio between data and training grid spacings
@@ -41,6 +42,11 @@ class Encoder:
         return int(self.header["crop_space"])
 
     @property
+    def card(self) -> dict:
+        """The model card of a shipped encoder (`pdessl.shipped`); `{}` otherwise."""
+        return dict(self.header.get("card", {}))
+
+    @property
     def dim(self) -> int:
         return self.network.out_dim
 
@@ -59,7 +65,10 @@ class Encoder:
 
 
 def load_encoder(path: str | Path) -> Encoder:
-    """Load an encoder exported by pretraining (`WORKDIR/encoder.eqx`)."""
+    """Load an encoder exported by pretraining (`WORKDIR/encoder.eqx`), or one
+    shipped with the package by name (`"burgers-tiny"`, `pdessl.shipped_encoders()`;
+    names are looked up before paths)."""
+    path = resolve_encoder(path)
     network, state, header = read_encoder_file(path)
     expected = pdes.get(header["pde"]).in_channels(header["crop_time"])
     if header["in_channels"] != expected:

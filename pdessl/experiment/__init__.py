@@ -97,6 +97,16 @@ def load_experiment(name_or_path: str | Path) -> ExperimentConfig:
     return config
 
 
+def check_experiment(config: ExperimentConfig) -> None:
+    """The checks of `load_experiment` that read values, for a config built in code
+    (e.g. with command-line overrides, `pdessl.overrides`)."""
+    if config.regression is not None and "target" not in config.regression:
+        raise ValueError(f"{config.name}: [regression] needs a target.")
+    if config.timestep is not None:
+        _timestep_options(config.timestep, config.name)
+    _pretrain_config(config)
+
+
 TIMESTEP_KEYS = {"modes", "params", "log_params"}
 
 

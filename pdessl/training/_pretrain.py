@@ -21,6 +21,7 @@ import numpy as np
 
 from pdessl import datasets, pdes, symmetries
 from pdessl.models import Projector, ResNet, batched
+from pdessl.progress import step_bar
 
 from ._checkpoints import Checkpoints
 from ._config import PretrainConfig
@@ -222,6 +223,7 @@ def pretrain(
     with (
         PreemptionNotice(config.preemption_check_every) as notice,
         contextlib.ExitStack() as stack,
+        step_bar(config.steps, initial=start, desc="pretrain", leave=True) as bar,
     ):
         stack.callback(writer.close)
         for step in range(start, config.steps):
@@ -235,6 +237,7 @@ def pretrain(
             model, state, opt_state, m = train_step(
                 (static, batch, key, step), model, state, opt_state
             )
+            bar.update()
             if (step + 1) % config.log_every == 0 or step + 1 == config.steps:
                 metrics = {k: float(v) for k, v in m.items()}
                 if not all(math.isfinite(v) for v in metrics.values()):
@@ -256,9 +259,11 @@ def pretrain(
                     / elapsed,
                 )
                 writer.write(metrics, step + 1)
-                progress(
+                bar.set_postfix(loss=metrics["loss"])
+                bar.log(
                     f"step {step + 1}: loss {metrics['loss']:.4f}, "
-                    f"repr std {metrics['repr_std']:.3f}"
+                    f"repr std {metrics['repr_std']:.3f}",
+                    progress,
                 )
                 last_logged, window_start, tick = (
                     step + 1,
