@@ -8,8 +8,7 @@ import xarray as xr
 
 import pdessl
 from pdessl import datasets
-from pdessl.training import ChannelScales, export_encoder, load_config
-from pdessl.training._pretrain import build
+from pdessl.training import ChannelScales, build, export_encoder, load_config
 
 
 @pytest.fixture(scope="module")

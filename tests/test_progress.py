@@ -131,9 +131,9 @@ def test_pretraining_and_supervised_loops_show_a_bar(every_update, tmp_path, cap
     assert [line.split(":")[0] for line in lines] == ["step 1", "step 2", "step 3"]
     assert "step 1:" not in err
 
-    from pdessl.training import load_encoder
+    from pdessl.training import read_encoder_file
 
-    _, _, header = load_encoder(tmp_path / "pre" / "encoder.eqx")
+    _, _, header = read_encoder_file(tmp_path / "pre" / "encoder.eqx")
     ds = datasets.open_dataset(path)
     downstream.train_supervised(
         header,

@@ -82,8 +82,7 @@ def test_an_unknown_name_lists_the_shipped_ones(tmp_path, monkeypatch):
 
 
 def test_a_trained_encoder_has_no_card(tmp_path):
-    from pdessl.training import ChannelScales, export_encoder, load_config
-    from pdessl.training._pretrain import build
+    from pdessl.training import ChannelScales, build, export_encoder, load_config
 
     config = load_config("tiny")
     model, state, *_ = build(config)
