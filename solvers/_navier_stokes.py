@@ -42,6 +42,7 @@ from ._free_slip import (
     FreeSlipBox,
 )
 from ._grid import Grid2d
+from ._navier_stokes_box import integrate_box
 from ._solve import (
     Adaptive,
     FixedStepETDRK4,
@@ -207,16 +208,17 @@ def _integrate_spectral(
     t1 = jnp.asarray(t1, dtype=float)
     check_positive("t1", t1)
     fractions = _save_fractions(num_saves, discard_first)
-    g = grid if box is None else box.doubled
     if box is not None:
-        omega0 = box.extend(omega0, VORTICITY_PARITY)
-        smoke0 = box.extend(smoke0, SMOKE_PARITY)
-    linear = DiagonalLinearField(t1 * ns.linear_symbol(g))
-    nonlinear = BoussinesqNonlinear(ns, g, t1, box)
+        ys, result, num_steps = integrate_box(
+            ns, box, smoke0, omega0, t1, fractions, discard_first, stepping
+        )
+        return box, box.doubled, fractions, ys, result, num_steps
+    linear = DiagonalLinearField(t1 * ns.linear_symbol(grid))
+    nonlinear = BoussinesqNonlinear(ns, grid, t1)
     terms = diffrax.MultiTerm(diffrax.ODETerm(nonlinear), diffrax.ODETerm(linear))
-    y0 = pack(jnp.stack([g.to_spectral(omega0), g.to_spectral(smoke0)]))
+    y0 = pack(jnp.stack([grid.to_spectral(omega0), grid.to_spectral(smoke0)]))
     ys, result, num_steps = integrate(terms, y0, fractions, discard_first, stepping)
-    return box, g, fractions, ys, result, num_steps
+    return box, grid, fractions, ys, result, num_steps
 
 
 def solve_navier_stokes(
