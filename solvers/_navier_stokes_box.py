@@ -2,9 +2,11 @@ r"""The Boussinesq equations in the closed free-slip box, stepped on the box's o
 sine and cosine coefficients (see `_free_slip.py` and `_navier_stokes.py`).
 
 The state is the orthonormal coefficients of the vorticity (a sine series in $x$ and
-$y$) and of the smoke (a cosine series), packed as `(real, imag)` like the periodic
-state so that every stepping method applies unchanged (the imaginary part stays
-zero). Each evaluation of the right-hand side takes four inverse and four forward
+$y$) and of the smoke (a cosine series), shape `(2, nx, ny)`. These are real, and an
+explicit adaptive solver (the default Tsit5) steps them as they are. ETDRK4 and the
+IMEX solvers read the linear part as complex-diagonal on a packed `(real, imag)`
+state (`DiagonalLinearField`, `SpectralDiagonal`), so for those the coefficients are
+packed like the periodic state, with a zero imaginary part. Each evaluation of the right-hand side takes four inverse and four forward
 transforms of the box's size, as many as the periodic solver takes real FFTs:
 
 - $\psi = \omega / |k|^2$, $v_x = \partial_y\psi$ (sine in $x$, cosine in $y$) and
@@ -32,7 +34,7 @@ from jaxtyping import Array, Float
 
 from . import _sine_cosine as T
 from ._free_slip import SMOKE_PARITY, VORTICITY_PARITY, FreeSlipBox
-from ._solve import ErrorView, integrate
+from ._solve import Adaptive, ErrorView, integrate
 from ._terms import DiagonalLinearField, pack
 
 SS = (T.SIN, T.SIN)  # vorticity, streamfunction
@@ -42,12 +44,14 @@ CS = (T.COS, T.SIN)  # v_y; the fluxes v_y s and v_x omega, the buoyancy force
 
 
 class BoxBoussinesqNonlinear(eqx.Module):
-    """Advection and buoyancy on the packed box coefficients
-    $(\\omega, s)$, times the horizon (normalised time). `ns` is a `NavierStokes2d`."""
+    """Advection and buoyancy on the box coefficients $(\\omega, s)$, times the
+    horizon (normalised time). `ns` is a `NavierStokes2d`; `packed`: the state is
+    packed `(real, imag)`."""
 
     ns: eqx.Module
     box: FreeSlipBox
     time_scale: Float[Array, ""]
+    packed: bool = eqx.field(static=True, default=False)
 
     def on_coefficients(self, c: Float[Array, "2 x y"]) -> Float[Array, "2 x y"]:
         b = self.box
@@ -67,10 +71,21 @@ class BoxBoussinesqNonlinear(eqx.Module):
         return self.time_scale * jnp.stack([d_omega, d_smoke])
 
     def __call__(self, t, y, args):
-        # Packed (real, imag); the coefficients are real, the imaginary part is not
-        # read (zero, or the round-off of ETDRK4's complex coefficients).
+        if not self.packed:
+            return self.on_coefficients(y)
+        # The imaginary part is not read: zero, or the round-off that ETDRK4's
+        # complex coefficients leave there.
         d = self.on_coefficients(y[0])
         return jnp.stack([d, jnp.zeros_like(d)])
+
+
+class RealDiagonalField(eqx.Module):
+    """$y \\mapsto \\Lambda y$ on the unpacked (real) box state."""
+
+    eigenvalues: Float[Array, "2 x y"]
+
+    def __call__(self, t, y, args):
+        return self.eigenvalues * y
 
 
 class DoubledErrorView(ErrorView):
@@ -79,8 +94,10 @@ class DoubledErrorView(ErrorView):
     fields (`FreeSlipBox.doubled_images`), `size` entries in all."""
 
     weights: Float[Array, "4 2 x y"]  # (images, fields, x, y)
+    packed: bool = eqx.field(static=True)
 
-    def __init__(self, box: FreeSlipBox):
+    def __init__(self, box: FreeSlipBox, packed: bool):
+        self.packed = packed
         nx, ny = box.box.num_points
         self.size = 2 * 2 * (2 * nx) * (ny + 1)  # (real, imag) x fields x kx x ky
         self.weights = jnp.asarray(
@@ -94,7 +111,7 @@ class DoubledErrorView(ErrorView):
         )
 
     def __call__(self, y):
-        return self.weights * y[0][None]
+        return self.weights * (y[0] if self.packed else y)[None]
 
 
 def integrate_box(
@@ -107,18 +124,24 @@ def integrate_box(
     symbol = jnp.stack(
         [ns.viscosity * box.laplacian(SS), ns.diffusivity * box.laplacian(CC)]
     )
-    linear = DiagonalLinearField((t1 * symbol).astype(complex))
-    nonlinear = BoxBoussinesqNonlinear(ns, box, t1)
+    explicit = isinstance(stepping, Adaptive) and not isinstance(
+        stepping.build_solver(), diffrax.AbstractImplicitSolver
+    )
+    if explicit:
+        linear, y0 = RealDiagonalField(t1 * symbol), c0
+    else:
+        linear, y0 = DiagonalLinearField((t1 * symbol).astype(complex)), pack(c0 + 0j)
+    nonlinear = BoxBoussinesqNonlinear(ns, box, t1, packed=not explicit)
     terms = diffrax.MultiTerm(diffrax.ODETerm(nonlinear), diffrax.ODETerm(linear))
-    y0 = pack(c0.astype(complex))
-    view = DoubledErrorView(box)
+    view = DoubledErrorView(box, packed=not explicit)
     ys, result, num_steps = integrate(
         terms, y0, fractions, discard_first, stepping, view
     )
 
     def doubled(y):
-        omega = box.to_doubled_spectrum(y[0, 0], VORTICITY_PARITY)
-        smoke = box.to_doubled_spectrum(y[0, 1], SMOKE_PARITY)
+        c = y if explicit else y[0]
+        omega = box.to_doubled_spectrum(c[0], VORTICITY_PARITY)
+        smoke = box.to_doubled_spectrum(c[1], SMOKE_PARITY)
         return pack(jnp.stack([omega, smoke]))
 
     return jax.vmap(doubled)(ys), result, num_steps
