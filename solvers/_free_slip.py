@@ -185,7 +185,7 @@ class FreeSlipBox(eqx.Module):
         return np.stack([part for z in images for part in (z.real, z.imag)])
 
     def to_doubled_spectrum(
-        self, c: Float[Array, "x y"], parity: tuple[int, int]
+        self, c: Float[ArrayLike, "x y"], parity: tuple[int, int]
     ) -> Complex[Array, "kx2 ky2"]:
         """The doubled grid's coefficients of the series with box coefficients `c`."""
         values = T.inverse(c, kinds(parity))

@@ -58,12 +58,14 @@ class BoxBoussinesqNonlinear(eqx.Module):
         omega = c[0] * b.dealias_mask(SS)
         smoke = c[1] * b.dealias_mask(CC)
         psi = omega / -b.laplacian(SS)  # sine modes start at m = 1: |k| > 0
-        vx = T.inverse(b.derivative(psi, 1, T.SIN), SC)
-        vy = T.inverse(-b.derivative(psi, 0, T.SIN), CS)
-        s = T.inverse(smoke, CC)
-        w = T.inverse(omega, SS)
-        cs = T.forward(jnp.stack([vy * s, self.ns.buoyancy * s - vx * w]), CS)
-        sc = T.forward(jnp.stack([vx * s, vy * w]), SC)
+        # Cell-centre values in the transforms' internal order: only multiplied.
+        vx = T.inverse(b.derivative(psi, 1, T.SIN), SC, reordered=True)
+        vy = T.inverse(-b.derivative(psi, 0, T.SIN), CS, reordered=True)
+        s = T.inverse(smoke, CC, reordered=True)
+        w = T.inverse(omega, SS, reordered=True)
+        fluxes = jnp.stack([vy * s, self.ns.buoyancy * s - vx * w])
+        cs = T.forward(fluxes, CS, reordered=True)
+        sc = T.forward(jnp.stack([vx * s, vy * w]), SC, reordered=True)
         cs = cs * b.dealias_mask(CS)[None]
         sc = sc * b.dealias_mask(SC)[None]
         d_smoke = -(b.derivative(sc[0], 0, T.SIN) + b.derivative(cs[0], 1, T.SIN))

@@ -22,6 +22,9 @@ dimensions"):
 The extra work over a plain `rfft2` is element-wise (reordering, twiddle factors).
 """
 
+import functools
+from typing import NamedTuple
+
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
@@ -60,78 +63,140 @@ def _ortho_scale(n: int) -> np.ndarray:
     return s
 
 
-def _reorder_sign(n: int, kind: str) -> np.ndarray:
-    """$(-1)^i$ of a sine axis, in the reordered index order (even $i$ first)."""
-    if kind == COS:
-        return np.ones(n)
-    return np.concatenate([np.ones(n // 2), -np.ones(n // 2)])
+def _kind_sign(n: int, kind: str) -> np.ndarray:
+    """$(-1)^i$ along a sine axis, ones along a cosine axis."""
+    return (-1.0) ** np.arange(n) if kind == SIN else np.ones(n)
 
 
-def _interleave(x: Array, axis: int) -> Array:
-    r"""$(x_0, x_2, \ldots, x_{n-2}, x_{n-1}, \ldots, x_3, x_1)$ along `axis` (-2 or -1)."""
-    if axis == -2:
-        return jnp.concatenate([x[..., ::2, :], x[..., ::-2, :]], axis=-2)
-    return jnp.concatenate([x[..., ::2], x[..., ::-2]], axis=-1)
+def _dct_index(n: int, kind: str) -> np.ndarray:
+    """For each coefficient index, the index of the cosine transform it is read from
+    (a sine transform is a cosine transform read backwards)."""
+    return np.arange(n)[::-1] if kind == SIN else np.arange(n)
 
 
-def _deinterleave(v: Array, axis: int) -> Array:
-    """The inverse of `_interleave`."""
-    n = v.shape[axis]
-    if axis == -2:
-        pairs = jnp.stack([v[..., : n // 2, :], v[..., : n // 2 - 1 : -1, :]], -2)
-        return pairs.reshape(v.shape)
-    pairs = jnp.stack([v[..., : n // 2], v[..., : n // 2 - 1 : -1]], -1)
-    return pairs.reshape(v.shape)
+class _Plan(NamedTuple):
+    """Constant gathers and weights for one shape and pair of kinds (flat indices)."""
+
+    reorder: np.ndarray  # forward: v.flat = (sign * x).flat[reorder]
+    sign: np.ndarray  # (-1)^i per sine axis, on x
+    unorder: np.ndarray  # inverse: x.flat = v.flat[unorder] (times sign)
+    out_index: np.ndarray  # forward: (2, n1 * n2) spectrum entries per coefficient
+    out_weight: np.ndarray  # forward: (2, n1 * n2) complex weights
+    in_index: np.ndarray  # inverse: (4, n1 * (n2/2 + 1)) coefficients per entry
+    in_weight: np.ndarray  # inverse: (4, n1 * (n2/2 + 1)) complex weights
 
 
-def _negate_first(a: Array) -> Array:
-    r"""$a(-k_1 \bmod n_1, \cdot)$."""
-    return jnp.concatenate([a[..., :1, :], a[..., :0:-1, :]], axis=-2)
+@functools.lru_cache(maxsize=64)
+def _plan(n1: int, n2: int, kinds: tuple[str, str]) -> _Plan:
+    h = n2 // 2
+    r1, r2 = (
+        np.concatenate([np.arange(0, n, 2), np.arange(n - 1, 0, -2)]) for n in (n1, n2)
+    )
+    reorder = (r1[:, None] * n2 + r2[None, :]).ravel()
+    unorder = np.argsort(reorder)
+    sign = (
+        _kind_sign(n1, kinds[0])[:, None] * _kind_sign(n2, kinds[1])[None, :]
+    ).ravel()
+    scale = _ortho_scale(n1)[:, None] * _ortho_scale(n2)[None, :]
+
+    # Forward: coefficient (k1, k2) is the cosine-order entry (a, b) and, with
+    # W(k) = exp(-i pi k / 2n) and V the real FFT of the reordered array,
+    # X(a, b) = Re[W1(a) (W2(b) V(a, b) + conj(W2(b)) conj(V(-a, b)))] / 2 for
+    # b <= n2/2, and for b > n2/2 (j = n2 - b) the same with -Im in place of Re and a
+    # minus sign on the second term: -Im(z) = Re(i z).
+    a = _dct_index(n1, kinds[0])[:, None] + 0 * np.arange(n2)[None, :]
+    b = _dct_index(n2, kinds[1])[None, :] + 0 * np.arange(n1)[:, None]
+    high = b > h
+    j = np.where(high, n2 - b, b)
+    w1 = np.exp(-0.5j * np.pi * a / n1)
+    w2 = np.exp(-0.5j * np.pi * j / n2)
+    turn = np.where(high, 1j, 1.0)
+    s = 0.5 * scale[a, b]
+    out_weight = np.stack([s * turn * w1 * w2, s * np.conj(turn) * w1 * np.conj(w2)])
+    out_index = np.stack([a * (h + 1) + j, ((-a) % n1) * (h + 1) + j])
+
+    # Inverse: spectrum entry (k1, k2 <= n2/2) from the cosine-order sums X:
+    # conj(W1 W2) [X(k1, k2) - i X(n1 - k1, k2) - i X(k1, n2 - k2) - X(n1 - k1, n2 - k2)]
+    # with X(n1, .) = X(., n2) = 0, and X(a, b) = c(coefficient of (a, b)) / scale.
+    k1 = np.arange(n1)[:, None] + 0 * np.arange(h + 1)[None, :]
+    k2 = np.arange(h + 1)[None, :] + 0 * np.arange(n1)[:, None]
+    back = np.conj(np.exp(-0.5j * np.pi * k1 / n1) * np.exp(-0.5j * np.pi * k2 / n2))
+    inv_x, inv_y = (
+        np.argsort(_dct_index(n1, kinds[0])),
+        np.argsort(_dct_index(n2, kinds[1])),
+    )
+    index, weight = [], []
+    for da, db, factor in ((0, 0, 1.0), (1, 0, -1j), (0, 1, -1j), (1, 1, -1.0)):
+        aa = n1 - k1 if da else k1
+        bb = n2 - k2 if db else k2
+        valid = (aa < n1) & (bb < n2)
+        aa, bb = np.where(valid, aa, 0), np.where(valid, bb, 0)
+        index.append(inv_x[aa] * n2 + inv_y[bb])
+        weight.append(np.where(valid, factor * back / scale[aa, bb], 0.0))
+    return _Plan(
+        reorder=reorder,
+        sign=sign,
+        unorder=unorder,
+        out_index=out_index.reshape(2, -1),
+        out_weight=out_weight.reshape(2, -1),
+        in_index=np.stack(index).reshape(4, -1),
+        in_weight=np.stack(weight).reshape(4, -1),
+    )
 
 
-def _flip_if_sine(x: Array, kinds: tuple[str, str]) -> Array:
-    axes = tuple(a for a, k in zip((-2, -1), kinds, strict=True) if k == SIN)
-    return jnp.flip(x, axis=axes) if axes else x
+def _flat(x: Array) -> Array:
+    return x.reshape(*x.shape[:-2], -1)
 
 
-def forward(f: Float[ArrayLike, "*batch x y"], kinds: tuple[str, str]) -> Array:
+def forward(
+    f: Float[ArrayLike, "*batch x y"],
+    kinds: tuple[str, str],
+    *,
+    reordered: bool = False,
+) -> Array:
     """Orthonormal coefficients of `f` (values at the cell centres, last two axes):
     type-II DCT along an axis of kind `"cos"`, type-II DST along one of kind `"sin"`.
-    Equal to `scipy.fft.dctn`/`dstn` with `type=2, norm="ortho"` axis by axis."""
+    Equal to `scipy.fft.dctn`/`dstn` with `type=2, norm="ortho"` axis by axis.
+
+    `reordered`: `f` is given in the transforms' internal order (per axis the even
+    cell indices ascending, then the odd ones descending), as `inverse(...,
+    reordered=True)` returns it. Pointwise products do not care about the order, so
+    a right-hand side that only multiplies values skips two permutations per
+    transform pair."""
     f = jnp.asarray(f, dtype=float)
     n1, n2 = _check(f.shape, kinds)
-    sign = _reorder_sign(n1, kinds[0])[:, None] * _reorder_sign(n2, kinds[1])[None, :]
-    v = _interleave(_interleave(f, -2), -1) * trailing(sign, f.ndim)
-    spec = jnp.fft.rfft2(v)  # V(k1, k2), k2 = 0 .. n2/2
-    mirrored = jnp.conj(_negate_first(spec))  # V(k1, -k2)
-    w1 = trailing(np.exp(-0.5j * np.pi * np.arange(n1) / n1)[:, None], f.ndim)
-    w2 = trailing(np.exp(-0.5j * np.pi * np.arange(n2 // 2 + 1) / n2)[None, :], f.ndim)
-    p, q = w2 * spec, np.conj(w2) * mirrored
-    low = 0.5 * (w1 * (p + q)).real  # k2 = 0 .. n2/2
-    high = -0.5 * (w1 * (p - q)).imag[..., 1 : n2 // 2]  # k2 = n2 - 1 .. n2/2 + 1
-    coefficients = jnp.concatenate([low, jnp.flip(high, axis=-1)], axis=-1)
-    scale = _ortho_scale(n1)[:, None] * _ortho_scale(n2)[None, :]
-    return _flip_if_sine(coefficients * trailing(scale, f.ndim), kinds)
+    plan = _plan(n1, n2, tuple(kinds))
+    lead = (1,) * (f.ndim - 2)
+    if reordered:
+        v = _flat(f) * plan.sign[plan.reorder].reshape((*lead, -1))
+    else:
+        v = jnp.take(_flat(f) * plan.sign.reshape((*lead, -1)), plan.reorder, axis=-1)
+    spec = _flat(jnp.fft.rfft2(v.reshape(f.shape)))
+    first = jnp.take(spec, plan.out_index[0], axis=-1)
+    second = jnp.conj(jnp.take(spec, plan.out_index[1], axis=-1))
+    w = plan.out_weight.reshape((2, *lead, -1))
+    return (w[0] * first + w[1] * second).real.reshape(f.shape)
 
 
-def inverse(c: Float[ArrayLike, "*batch x y"], kinds: tuple[str, str]) -> Array:
+def inverse(
+    c: Float[ArrayLike, "*batch x y"],
+    kinds: tuple[str, str],
+    *,
+    reordered: bool = False,
+) -> Array:
     """Values at the cell centres of the series with orthonormal coefficients `c`
-    (type-III DCT/DST per axis; the exact inverse of `forward`)."""
+    (type-III DCT/DST per axis; the exact inverse of `forward`); in the internal order
+    if `reordered` (see `forward`)."""
     c = jnp.asarray(c, dtype=float)
     n1, n2 = _check(c.shape, kinds)
-    scale = _ortho_scale(n1)[:, None] * _ortho_scale(n2)[None, :]
-    x = _flip_if_sine(c, kinds) / trailing(scale, c.ndim)  # plain sums, cosine order
-
-    def back1(a):  # a(n1 - k1, .), zero for k1 = 0 (there is no mode n1)
-        return jnp.concatenate([jnp.zeros_like(a[..., :1, :]), a[..., :0:-1, :]], -2)
-
-    h = n2 // 2
-    same = x[..., : h + 1]  # X(k1, k2), k2 = 0 .. n2/2
-    # X(k1, n2 - k2), k2 = 0 .. n2/2 (zero for k2 = 0: there is no mode n2)
-    back2 = jnp.concatenate([jnp.zeros_like(x[..., :1]), x[..., : h - 1 : -1]], -1)
-    w1 = trailing(np.exp(0.5j * np.pi * np.arange(n1) / n1)[:, None], c.ndim)
-    w2 = trailing(np.exp(0.5j * np.pi * np.arange(h + 1) / n2)[None, :], c.ndim)
-    spec = (w1 * w2) * (same - 1j * back1(same) - 1j * back2 - back1(back2))
-    v = jnp.fft.irfft2(spec, s=(n1, n2))
-    sign = _reorder_sign(n1, kinds[0])[:, None] * _reorder_sign(n2, kinds[1])[None, :]
-    return _deinterleave(_deinterleave(v * trailing(sign, c.ndim), -2), -1)
+    plan = _plan(n1, n2, tuple(kinds))
+    lead = (1,) * (c.ndim - 2)
+    flat = _flat(c)
+    w = plan.in_weight.reshape((4, *lead, -1))
+    spec = sum(w[t] * jnp.take(flat, plan.in_index[t], axis=-1) for t in range(4))
+    v = _flat(jnp.fft.irfft2(spec.reshape(*c.shape[:-1], n2 // 2 + 1), s=(n1, n2)))
+    if reordered:
+        x = v * plan.sign[plan.reorder].reshape((*lead, -1))
+    else:
+        x = jnp.take(v, plan.unorder, axis=-1) * plan.sign.reshape((*lead, -1))
+    return x.reshape(c.shape)
