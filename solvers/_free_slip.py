@@ -11,18 +11,20 @@ reflection about a wall maps cell centres onto cell centres, so the doubled fiel
 the box array followed by its mirror image, and the periodic spectral machinery
 (`Grid2d` with $2n_x \times 2n_y$ points, whose point $i$ is the cell centre $i$)
 applies unchanged. The sine/cosine series are the discrete sine/cosine transforms of
-type II; computing them through the doubled FFT costs about four times a DST/DCT of
-the box, and reuses the tested periodic operators as they are.
+type II of the box values.
 
-
-The solver itself works on the box: it evolves the orthonormal DST/DCT coefficients of
-the box's cell-centre values (`_sine_cosine.py`, one real FFT of the box's size per
-transform), which are the doubled field's Fourier coefficients up to a phase and a
-reflection (`doubled_images`). Sums and pointwise products of box values are those of
-the doubled field, so each step is the doubled-domain step in exact arithmetic, at
-about a quarter of its cost. The doubled domain remains the meaning of the series:
-saved frames are handed on as its coefficients, and the step-size control measures
-errors as the doubled coefficients would show them.
+The solver steps the box itself: it evolves the orthonormal DST/DCT coefficients of
+the cell-centre values (`_sine_cosine.py`: one real FFT of the box's size per
+transform, where the doubled grid needs one of four times the size), which are the
+doubled field's Fourier coefficients up to a phase and a reflection
+(`doubled_images`). Sums and pointwise products of box values are those of the
+doubled field, so each step is the doubled-domain step in exact arithmetic. The
+doubled domain remains the meaning of the series and is kept here for that: the
+mirror operations (`extend`, `project`, `odd_in_y`) define the reference
+formulation the solver is tested against, saved frames are handed on as doubled
+coefficients (the output fields, velocity and pressure are computed there, once per
+saved frame), and the step-size control weighs errors as the doubled coefficients
+would show them.
 """
 
 import equinox as eqx

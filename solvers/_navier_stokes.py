@@ -17,7 +17,8 @@ $\partial_y p = b\langle s\rangle$, which is not periodic and is not included in
 (periodic, zero-mean) `pressure` output.
 
 The free-slip box (`boundary="free-slip"`, see `_free_slip.py`) evolves the sine series
-of $\omega$ and the cosine series of $s$ on the doubled periodic domain: the walls
+of $\omega$ and the cosine series of $s$, the series of the doubled periodic domain
+(stepped on the box's own DST/DCT coefficients, `_navier_stokes_box.py`): the walls
 have zero normal velocity and zero tangential stress, and no smoke crosses them. All
 terms keep these parities except the buoyancy: gravity along $y$ breaks the $y$
 reflection, and $b\,\partial_x s$ is even in $y$. The solver therefore re-expands the
@@ -120,7 +121,9 @@ def pressure(
 class BoussinesqNonlinear(eqx.Module):
     """Advection and buoyancy on the packed spectral state
     $(\\hat\\omega, \\hat s)$, times the horizon (normalised time). `grid` is the grid
-    the state lives on: the periodic grid, or `box.doubled` for a free-slip box."""
+    the state lives on: the periodic grid, or `box.doubled` for a free-slip box. The
+    solver steps the box with `BoxBoussinesqNonlinear` on the box's own
+    coefficients; this doubled-domain form is its definition and test reference."""
 
     ns: NavierStokes2d
     grid: Grid2d
@@ -241,8 +244,9 @@ def solve_navier_stokes(
     `boundary`: `"periodic"` (default; `grid` is the periodic domain) or `"free-slip"`
     (a closed box $[0, L_x] \\times [0, L_y]$ whose `grid.num_points` are the cell
     centres $((i + \\frac12)\\Delta x, (j + \\frac12)\\Delta y)$; input and output
-    fields live there). The box costs about four times the periodic solver on the same
-    grid (its series are carried on the doubled domain)."""
+    fields live there). The box is stepped on its own sine/cosine coefficients, as many
+    transforms of the box's size per step as the periodic solver takes real FFTs
+    (`experiments/benchmarks/solvers_ns.py` times the two)."""
     box, g, fractions, ys, result, num_steps = _integrate_spectral(
         ns, grid, smoke0, t1, num_saves, vorticity0, discard_first, stepping, boundary
     )
