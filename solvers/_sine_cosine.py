@@ -19,7 +19,11 @@ dimensions"):
 - a sine transform is a cosine transform of $(-1)^i x_i$ read backwards:
   $\sum_i x_i \sin(\pi (k+1)(2i+1)/2n) = \sum_i (-1)^i x_i \cos(\pi (n-1-k)(2i+1)/2n)$.
 
-The extra work over a plain `rfft2` is element-wise (reordering, twiddle factors).
+The reordering, the sign flips and the twiddle factors are precomputed per shape
+and pair of kinds (`_plan`) as gathers with constant weights, one before and one
+after the FFT. XLA fuses each into a single pass, but its CPU gathers are not cheap:
+at 128 x 128 (float64, 2 cores) a transform measured about 1.5-1.8x its `rfft2` or
+`irfft2`, and the box right-hand side about 1.9-2.3x the periodic one.
 """
 
 import functools
