@@ -12,6 +12,8 @@ steps the two flows need.
 
     python experiments/benchmarks/solvers_ns.py [--batch 2] [--pairs tiny full]
         [--repeat 1] [--steps]
+
+(defaults: batch 2, both pairs, one run each, no step counts).
 """
 
 import argparse
@@ -89,7 +91,9 @@ def _single_runner(recipe):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, default=2)
-    parser.add_argument("--pairs", nargs="+", choices=sorted(PAIRS), default=["tiny"])
+    parser.add_argument(
+        "--pairs", nargs="+", choices=sorted(PAIRS), default=["tiny", "full"]
+    )
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--steps", action="store_true")
     args = parser.parse_args()
