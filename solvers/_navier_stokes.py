@@ -47,6 +47,7 @@ from ._solve import (
     FixedStepETDRK4,
     SolveStatus,
     _save_fractions,
+    error_if_failed,
     integrate,
     status_code,
 )
@@ -230,6 +231,7 @@ def solve_navier_stokes(
     discard_first: int = 0,
     stepping: FixedStepETDRK4 | Adaptive = DEFAULT_NS_STEPPING,
     boundary: str = "periodic",
+    throw: bool = False,
 ) -> NavierStokesSolution:
     """Integrate from smoke `smoke0` and vorticity `vorticity0` (default: at rest) at
     $t = 0$ to `t1`, saving `num_saves` equispaced frames (the first `discard_first`
@@ -240,11 +242,17 @@ def solve_navier_stokes(
     (a closed box $[0, L_x] \\times [0, L_y]$ whose `grid.num_points` are the cell
     centres $((i + \\frac12)\\Delta x, (j + \\frac12)\\Delta y)$; input and output
     fields live there). The box costs about four times the periodic solver on the same
-    grid (its series are carried on the doubled domain)."""
+    grid (its series are carried on the doubled domain).
+
+    `throw=True` raises when the solve does not succeed (see `solve`); by default the
+    failure is reported in `status` and the fields hold NaN."""
     box, g, fractions, ys, result, num_steps = _integrate_spectral(
         ns, grid, smoke0, t1, num_saves, vorticity0, discard_first, stepping, boundary
     )
-    return _solution(ns, box, g, t1, fractions, ys, result, num_steps)
+    sol = _solution(ns, box, g, t1, fractions, ys, result, num_steps)
+    return eqx.tree_at(
+        lambda s: s.smoke, sol, error_if_failed(sol.smoke, sol.status, throw)
+    )
 
 
 def _solution(ns, box, g, t1, fractions, ys, result, num_steps) -> NavierStokesSolution:

@@ -1,6 +1,7 @@
 """2-D Navier–Stokes with buoyant smoke against exact solutions and invariants."""
 
 import diffrax
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -112,6 +113,19 @@ def test_batched_over_buoyancy(plume):
     one = S.solve_navier_stokes(S.NavierStokes2d(0.01, 0.01, 0.5), g, s0, 2.0, 3)
     np.testing.assert_allclose(batch.smoke[1], one.smoke, atol=1e-10)
     assert not np.allclose(batch.vy[0], batch.vy[1])
+
+
+def test_throw_raises_on_a_failed_solve():
+    g, x, y = _grid(16)
+    args = (S.NavierStokes2d(NU, KAPPA, 0.0), g, 0 * x, 2.0, 3)
+    kw = dict(
+        vorticity0=-2 * np.cos(x) * np.cos(y),
+        stepping=S.Adaptive(max_steps=2, solver=diffrax.Tsit5()),
+    )
+    sol = S.solve_navier_stokes(*args, **kw)  # default: reported, not raised
+    assert int(sol.status) == S.SolveStatus.MAX_STEPS_REACHED
+    with pytest.raises(eqx.EquinoxRuntimeError, match="MAX_STEPS_REACHED"):
+        S.solve_navier_stokes(*args, **kw, throw=True)
 
 
 def test_symmetries_keep_solver_output_a_solution():
