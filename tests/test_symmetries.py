@@ -2,6 +2,7 @@
 batching, and configuration errors."""
 
 import diffrax
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -224,6 +225,31 @@ def test_regridded_augmentation_batched():
         one = S.GridField1d(out.u[i], out.t0[i], out.dt[i], out.dx[i])
         r = float(S.relative_residual(solvers.KortewegDeVries(), one))
         assert r <= 2 * float(S.relative_residual(solvers.KortewegDeVries(), field))
+
+
+def test_invalid_strengths_are_refused_under_jit():
+    aug = S.Augmentation((S.TimeShift(1.0), S.SpaceShift(0.5), S.GalileanBoost(0.4)))
+    field = _solution(*CASES["kdv"])
+    points = S.grid_points(field.u, field.t0, field.dt, field.dx)
+    good = jnp.zeros(len(aug.generators))
+    apply = eqx.filter_jit(aug.apply)
+    regridded = eqx.filter_jit(
+        lambda e, f: aug.apply_regridded(e, f, field.u.shape[0] - 2)
+    )
+    apply(good, points)
+    regridded(good, field)
+    for eps in (good.at[1].set(jnp.nan), good.at[1].set(jnp.inf)):
+        with pytest.raises(eqx.EquinoxRuntimeError, match="non-finite"):
+            apply(eps, points)
+        with pytest.raises(eqx.EquinoxRuntimeError, match="finite"):
+            regridded(eps, field)
+    # On the grid a negative time shift would silently become no shift.
+    with pytest.raises(eqx.EquinoxRuntimeError, match="time shifts"):
+        regridded(good.at[0].set(-field.dt), field)
+    # The sampling ranges are static: refused when the generator is made.
+    for bad in (-0.1, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="strength must be a finite number"):
+            S.GalileanBoost(bad)
 
 
 def test_defaults_and_overrides():

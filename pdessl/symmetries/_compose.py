@@ -80,6 +80,9 @@ class Augmentation(eqx.Module):
             raise ValueError(
                 f"eps must have shape ({len(self.generators)},), got {eps.shape}."
             )
+        eps = eqx.error_if(
+            eps, ~jnp.all(jnp.isfinite(eps)), "non-finite symmetry strength eps"
+        )
         h = 1.0 / self.trotter_steps
         p = dict(point)
         for _ in range(self.trotter_steps):
@@ -108,7 +111,15 @@ class Augmentation(eqx.Module):
                     f"{g.name} cannot be applied on the grid exactly; drop it or use "
                     "the coordinate-channel form."
                 )
-        for g, e in zip(self.generators, jnp.asarray(eps), strict=True):
+        eps = jnp.asarray(eps)
+        # A negative time shift would be clipped to none by `regrid`: refuse it.
+        one_sided = jnp.array([g.one_sided for g in self.generators])
+        eps = eqx.error_if(
+            eps,
+            ~jnp.all(jnp.isfinite(eps)) | jnp.any(one_sided & (eps < 0)),
+            "symmetry strengths must be finite, and >= 0 for time shifts",
+        )
+        for g, e in zip(self.generators, eps, strict=True):
             field = regrid(g, e, field, crop_time)
         return field
 

@@ -11,6 +11,7 @@ Every generator also knows whether it can be applied to a field *on its original
 grid* exactly (`regriddable`) — see `_regrid.py`.
 """
 
+from math import inf
 from typing import ClassVar
 
 import equinox as eqx
@@ -28,6 +29,15 @@ class AbstractGenerator(eqx.Module):
     name: ClassVar[str]
     one_sided: ClassVar[bool] = False
     regriddable: ClassVar[bool] = True
+
+    def __check_init__(self):
+        # Static, so checked here once rather than under jit: a negative or NaN
+        # strength would make `Augmentation.sample` draw from an empty/NaN range.
+        if not (isinstance(self.strength, (int, float)) and 0 <= self.strength < inf):
+            raise ValueError(
+                f"{type(self).__name__} strength must be a finite number >= 0, got "
+                f"{self.strength!r}."
+            )
 
     def act(self, eps: Float[Array, ""], p: Point) -> Point:
         raise NotImplementedError
