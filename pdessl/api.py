@@ -133,6 +133,11 @@ def _embed_batch(network, state, scales, batch: dict, offsets, crop_shape):
         return jax.vmap(lambda o: _one_view(sample, o, crop_shape, scales))(offsets)
 
     views = jax.vmap(tiles)(batch)  # (n, tiles, channels, ...)
+    # The host checks cover the fields and spacings; t0, the lengths and the scales
+    # reach the coordinate channels unchecked: refuse NaN rather than embed it.
+    views = eqx.error_if(
+        views, ~jnp.all(jnp.isfinite(views)), "non-finite input to the encoder"
+    )
     n, k = views.shape[:2]
     h, _ = jax.vmap(network, axis_name="batch", in_axes=(0, None), out_axes=(0, None))(
         views.reshape(n * k, *views.shape[2:]), state

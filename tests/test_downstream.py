@@ -2,6 +2,7 @@
 
 import json
 
+import equinox as eqx
 import numpy as np
 import pytest
 import xarray as xr
@@ -89,6 +90,11 @@ def test_embed_rejects_bad_input_with_named_problems(files):
     bad.values[3, 4] = np.nan
     with pytest.raises(ValueError, match="NaN or Inf"):
         pdessl.embed(enc, bad)
+    # Values the host checks do not inspect are caught inside the jitted embedding.
+    grid = dict(dt=ds.dt.values[0], dx=ds.dx.values[0])
+    for extra in (dict(t0=np.nan), dict(length=np.inf)):
+        with pytest.raises(eqx.EquinoxRuntimeError, match="non-finite input"):
+            pdessl.embed_arrays(enc, ds.u.values[:2], **grid, **extra)
     coarse = good.assign_coords(x=good.x * 3)
     with pytest.raises(ValueError, match=r"grid spacing.*factor 2"):
         pdessl.embed(enc, coarse)
