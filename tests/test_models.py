@@ -6,6 +6,9 @@ import pytest
 
 from pdessl.models import Projector, ResNet
 
+# float32 networks on float64 data: no silent promotion.
+pytestmark = pytest.mark.strict_dtypes
+
 
 def _n_params(model):
     # Trainable arrays only: BatchNorm's running statistics (initial values held in

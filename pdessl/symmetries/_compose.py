@@ -133,8 +133,8 @@ def identity_augmentation() -> Augmentation:
 def grid_points(u: Float[Array, "time x"], t0, dt, dx, length=None) -> Point:
     """The points $(t_i, x_j, u_{ij})$ of a 1-D trajectory on its grid."""
     nt, nx = u.shape
-    t = t0 + dt * jnp.arange(nt)
-    x = dx * jnp.arange(nx)
+    t = t0 + dt * jnp.arange(nt, dtype=jnp.result_type(dt))
+    x = dx * jnp.arange(nx, dtype=jnp.result_type(dx))
     tt, xx = jnp.meshgrid(t, x, indexing="ij")
     return {"t": tt, "x": xx, "u": u, "L": nx * dx if length is None else length}
 

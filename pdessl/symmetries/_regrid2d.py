@@ -44,7 +44,7 @@ class GridField2d(eqx.Module):
     @property
     def t(self) -> Float[Array, " time"]:
         nt = next(iter(self.values.values())).shape[0]
-        return self.t0 + self.dt * jnp.arange(nt)
+        return self.t0 + self.dt * jnp.arange(nt, dtype=jnp.result_type(self.dt))
 
     @property
     def shape(self) -> tuple[int, int, int]:
