@@ -151,7 +151,42 @@ def test_preemption_signal_saves_and_resumes_to_the_same_losses(
     _assert_same_losses(reference_losses, _losses(tmp_path), logged_after)
 
 
-def test_exported_encoder_reloads_with_identical_embeddings(tmp_path, data):
+def _capture_export(monkeypatch) -> dict:
+    """Records the in-memory encoder and state that `pretrain` hands to the export."""
+    from pdessl.training import _pretrain
+
+    captured = {}
+    export = _pretrain.export_encoder
+
+    def spy(path, encoder, state, *args):
+        captured.update(encoder=encoder, state=state)
+        return export(path, encoder, state, *args)
+
+    monkeypatch.setattr(_pretrain, "export_encoder", spy)
+    return captured
+
+
+@eqx.filter_jit
+def _jit_call(network, x, state):
+    # Compiled, so that the exported (JAX) and in-memory (NumPy) leaves run the same
+    # float32 program: called eagerly the two differed by float32 round-off (measured
+    # ~1e-7 relative), which the bit-for-bit comparison would flag.
+    return network(x, state)
+
+
+def _assert_same_arrays(a, b):
+    """Bit-identical array leaves, in the same order. (Not the tree structures: the
+    BatchNorm state markers carry a construction-path name that differs.)"""
+    leaves_a = jax.tree.leaves(eqx.filter(a, eqx.is_array))
+    leaves_b = jax.tree.leaves(eqx.filter(b, eqx.is_array))
+    for x, y in zip(leaves_a, leaves_b, strict=True):
+        np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+
+
+def test_exported_encoder_reloads_with_identical_embeddings(
+    tmp_path, data, monkeypatch
+):
+    captured = _capture_export(monkeypatch)
     config = load_config("tiny", steps=10)
     pretrain(config, tmp_path, data=data, progress=lambda *_: None)
     encoder, state, header = load_encoder(tmp_path / "encoder.eqx")
@@ -172,11 +207,19 @@ def test_exported_encoder_reloads_with_identical_embeddings(tmp_path, data):
         ds.L.values[0],
         scales,
     )
-    h1, _ = encoder(x, state)
-    encoder2, state2, _ = load_encoder(tmp_path / "encoder.eqx")
-    h2, _ = encoder2(x, state2)
+    # The file holds the trained network as it was in memory: same parameters, and
+    # (in inference mode, so through its BatchNorm running statistics, which the
+    # in-memory state also holds for the projector) the same embedding, bit for bit.
+    trained = eqx.nn.inference_mode(captured["encoder"])
+    _assert_same_arrays(encoder, trained)
+    h1, _ = _jit_call(encoder, x, state)
+    h2, _ = _jit_call(trained, x, captured["state"])
     np.testing.assert_array_equal(h1, h2)
-    assert eqx.tree_equal(encoder, encoder2)
+    # ...and it is the trained one: ten steps moved it from the initialisation.
+    from pdessl.training._pretrain import build
+
+    initial = eqx.nn.inference_mode(build(config)[0].encoder)
+    assert not np.array_equal(initial.stem.weight, encoder.stem.weight)
     bad = tmp_path / "bad.eqx"
     bad.write_bytes((tmp_path / "encoder.eqx").read_bytes()[:200])
     with pytest.raises(ValueError, match=r"(truncated|bad header)"):
@@ -396,7 +439,10 @@ def ns_data(tmp_path_factory):
     return path
 
 
-def test_navier_stokes_pretraining_compiles_once_and_exports(tmp_path, ns_data):
+def test_navier_stokes_pretraining_compiles_once_and_exports(
+    tmp_path, ns_data, monkeypatch
+):
+    captured = _capture_export(monkeypatch)
     import logging
 
     from pdessl import symmetries
@@ -452,9 +498,11 @@ def test_navier_stokes_pretraining_compiles_once_and_exports(tmp_path, ns_data):
         ChannelScales(**header["scales"]),
     )
     assert x.shape == (5 * config.crop_time, 8, 8)
-    h1, _ = encoder(x, state)
-    encoder2, state2, _ = load_encoder(tmp_path / "encoder.eqx")
-    h2, _ = encoder2(x, state2)
+    # The export is the in-memory network: same parameters, same embedding.
+    trained = eqx.nn.inference_mode(captured["encoder"])
+    _assert_same_arrays(encoder, trained)
+    h1, _ = _jit_call(encoder, x, state)
+    h2, _ = _jit_call(trained, x, captured["state"])
     assert h1.shape == (config.widths[-1],)
     np.testing.assert_array_equal(h1, h2)
 
