@@ -12,6 +12,7 @@ import pytest
 
 from pdessl import datasets
 from pdessl.training import load_config, load_encoder, make_view, pretrain
+from pdessl.training._probe import ridge_probe_nmse
 from pdessl.training._step import ChannelScales
 
 
@@ -382,13 +383,60 @@ def test_ridge_probe_recovers_a_linearly_encoded_target(rng):
     )  # nothing to find: about the mean
 
 
-def test_pretraining_logs_the_online_probe(tmp_path, data):
-    pretrain(
-        load_config("tiny", steps=20), tmp_path, data=data, progress=lambda *_: None
+def _probe_by_hand(features, target) -> float:
+    """The documented online probe: ridge on the first half, NMSE on the second, of
+    log(target) where it is positive and spans more than a factor 3."""
+    features = np.asarray(features, dtype=np.float64)
+    if target.min() > 0 and target.max() > 3 * target.min():
+        target = np.log(target)
+    half = len(features) // 2
+    return ridge_probe_nmse(
+        features[:half], target[:half], features[half:], target[half:]
     )
+
+
+def _batched_encoder(workdir):
+    encoder, state, header = load_encoder(workdir / "encoder.eqx")
+    net = jax.vmap(encoder, axis_name="batch", in_axes=(0, None), out_axes=(0, None))
+    return (lambda views: net(views, state)[0]), header
+
+
+def test_pretraining_logs_the_online_probe(tmp_path, data):
+    config = load_config("tiny", steps=20)
+    pretrain(config, tmp_path, data=data, progress=lambda *_: None)
     rows = [json.loads(line) for line in open(tmp_path / "metrics.jsonl")]
     probe = [r["probe_nmse_nu"] for r in rows if "probe_nmse_nu" in r]
-    assert len(probe) == 1 and np.isfinite(probe[0])
+    assert len(probe) == 1
+    # Recomputed from the exported encoder (the network at step 20, when the probe
+    # ran) on the unaugmented first crops of all 48 samples (probe_samples is 64).
+    from pdessl import symmetries
+
+    encoder, header = _batched_encoder(tmp_path)
+    ds = datasets.open_dataset(data)
+    scales = ChannelScales(**header["scales"])
+    views = jax.vmap(
+        lambda u, t0, dt, dx, length: make_view(
+            symmetries.identity_augmentation(),
+            jax.random.key(0),
+            u,
+            t0,
+            dt,
+            dx,
+            length,
+            scales,
+        )
+    )(
+        ds.u.values[:, : config.crop_time, : config.crop_space],
+        ds.t0.values,
+        ds.dt.values,
+        ds.dx.values,
+        ds.L.values,
+    )
+    expected = _probe_by_hand(encoder(views), ds.nu.values)
+    # float32 features computed by another program (round-off ~1e-6 relative) through
+    # a ridge-regularised, well-conditioned fit: 1e-4 relative is ample.
+    assert probe[0] == pytest.approx(expected, rel=1e-4)
+    assert 0 < expected < 2  # a probe, not a degenerate fit (1 = the mean)
     with pytest.raises(ValueError, match="probe_target 'mu'"):
         pretrain(
             load_config("tiny", steps=2, probe_target="mu"),
@@ -479,7 +527,8 @@ def test_navier_stokes_pretraining_compiles_once_and_exports(
     assert len(compiles) == 1, [r.getMessage() for r in compiles]
     losses = _losses(tmp_path)
     assert sorted(losses) == [1, 2, 3] and all(np.isfinite(list(losses.values())))
-    assert np.isfinite(metrics["probe_nmse_buoyancy"])
+    # The returned metrics are the last logged row.
+    assert metrics["loss"] == losses[3]
 
     encoder, state, header = load_encoder(tmp_path / "encoder.eqx")
     assert header["in_channels"] == 5 * config.crop_time
@@ -505,6 +554,34 @@ def test_navier_stokes_pretraining_compiles_once_and_exports(
     h2, _ = _jit_call(trained, x, captured["state"])
     assert h1.shape == (config.widths[-1],)
     np.testing.assert_array_equal(h1, h2)
+    # The online probe of step 3 (the exported network), recomputed by hand on the
+    # unaugmented first crops of the 8 samples, lengths from the grid.
+    batched, _ = _batched_encoder(tmp_path)
+    n, nx, ny = ds.sizes["sample"], ds.sizes["x"], ds.sizes["y"]
+    views = jax.vmap(
+        lambda vx, vy, t0, dt, dx, dy: make_view_2d(
+            symmetries.identity_augmentation(),
+            jax.random.key(0),
+            vx,
+            vy,
+            t0,
+            dt,
+            dx,
+            dy,
+            (dx * nx, dy * ny),
+            ChannelScales(**header["scales"]),
+        )
+    )(
+        ds.vx.values[:n, : config.crop_time, :8, :8],
+        ds.vy.values[:n, : config.crop_time, :8, :8],
+        ds.t0.values[:n],
+        ds.dt.values[:n],
+        ds.dx.values[:n],
+        ds.dy.values[:n],
+    )
+    expected = _probe_by_hand(batched(views), ds.buoyancy.values[:n])
+    # As for the 1-D probe: float32 features, a well-conditioned ridge fit.
+    assert metrics["probe_nmse_buoyancy"] == pytest.approx(expected, rel=1e-4)
 
 
 def test_pde_and_data_must_match(tmp_path, ns_data):
