@@ -436,7 +436,6 @@ def test_pretraining_logs_the_online_probe(tmp_path, data):
     # float32 features computed by another program (round-off ~1e-6 relative) through
     # a ridge-regularised, well-conditioned fit: 1e-4 relative is ample.
     assert probe[0] == pytest.approx(expected, rel=1e-4)
-    assert 0 < expected < 2  # a probe, not a degenerate fit (1 = the mean)
     with pytest.raises(ValueError, match="probe_target 'mu'"):
         pretrain(
             load_config("tiny", steps=2, probe_target="mu"),
