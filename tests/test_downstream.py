@@ -180,9 +180,27 @@ def test_probe_command_reports_ssl_and_supervised(files, tmp_path, capsys):
     report = json.loads(out.read_text())
     assert report["labelled"] == 16 and report["seeds"] == [0, 1]
     assert report["log_target"]  # nu is log-uniform over a decade
+    # The command reports what the library computes for these arguments (the
+    # library's numbers are checked in test_navier_stokes_embeddings_...), with the
+    # mean and sample std over the two seeds.
+    library = downstream.run_regression(
+        pdessl.load_encoder(files / "encoder.eqx"),
+        files / "train.h5",
+        files / "test.h5",
+        "nu",
+        labelled=16,
+        seeds=(0, 1),
+        heads=("linear",),
+        supervised=False,
+        progress=lambda *_: None,
+    )
+    linear = report["results"]["ssl_linear"]["nmse"]
+    assert linear["values"] == library["results"]["ssl_linear"]["nmse"]["values"]
     for method in ("ssl_linear", "ssl_mlp", "supervised"):
-        values = report["results"][method]["nmse"]["values"]
-        assert len(values) == 2 and all(np.isfinite(values))
+        nmse = report["results"][method]["nmse"]
+        assert len(nmse["values"]) == 2
+        assert nmse["mean"] == pytest.approx(np.mean(nmse["values"]), rel=1e-12)
+        assert nmse["std"] == pytest.approx(np.std(nmse["values"], ddof=1), rel=1e-9)
     # Different labelled subsets per seed: the linear probe's scores differ.
     assert len(set(report["results"]["ssl_linear"]["nmse"]["values"])) == 2
     assert main([*args[:-2], "--target", "nope"]) == 2
@@ -315,5 +333,19 @@ def test_navier_stokes_embeddings_and_buoyancy_probe(tmp_path):
         head_steps=8,
         progress=lambda *_: None,
     )
-    for method in ("ssl_linear", "ssl_mlp", "supervised"):
-        assert np.isfinite(report["results"][method]["nmse"]["mean"])
+    assert set(report["results"]) >= {"ssl_linear", "ssl_mlp", "supervised"}
+    # The linear probe row recomputed: all 8 labelled samples (one seed), the
+    # embeddings of both files, the target transform, a linear probe, and the NMSE
+    # by hand. Same float64 fit on the same float32 features: round-off only.
+    test = datasets.open_dataset(tmp_path / "test.h5")
+    z_test = pdessl.embed_dataset(enc, test).representation.values
+    y_train, y_test = ds.buoyancy.values, test.buoyancy.values
+    tf = downstream.TargetTransform.fit(y_train)
+    probe = downstream.fit_linear_probe(
+        whole.representation.values, tf.forward(y_train)
+    )
+    pred = tf.inverse(probe(z_test)).ravel()
+    expected = np.mean((pred - y_test) ** 2 / y_test**2)
+    row = report["results"]["ssl_linear"]["nmse"]
+    assert row["values"] == [pytest.approx(expected, rel=1e-9)]
+    assert row["mean"] == row["values"][0]
