@@ -54,7 +54,12 @@ def etdrk4_coefficients(
         )
     h = step_size
     z = (h * jnp.asarray(eigenvalues)).astype(complex)
-    theta = 2 * jnp.pi * (jnp.arange(num_contour_points) + 0.5) / num_contour_points
+    theta = (
+        2
+        * jnp.pi
+        * (jnp.arange(num_contour_points, dtype=float) + 0.5)
+        / num_contour_points
+    )
     r = z[..., None] + jnp.exp(1j * theta).reshape((1,) * z.ndim + (-1,))
     er = jnp.exp(r)
 

@@ -93,6 +93,6 @@ def kdv_soliton(
         return 3 * c / jnp.cosh(0.5 * jnp.sqrt(c) * xi) ** 2
     # Wrap into [-L/2, L/2) before adding images, so the images bracket the soliton.
     xi = ((xi + length / 2) % length - length / 2)[..., None]
-    shifts = jnp.arange(-num_images, num_images + 1) * length
+    shifts = jnp.arange(-num_images, num_images + 1, dtype=float) * length
     arg = 0.5 * jnp.sqrt(c) * (xi + shifts.reshape((1,) * (xi.ndim - 1) + (-1,)))
     return jnp.sum(3 * c / jnp.cosh(arg) ** 2, axis=-1)

@@ -18,7 +18,7 @@ from ._validation import check_positive
 def _rfft_wavenumbers(
     num_points: int, length: Float[Array, ""]
 ) -> Float[Array, " modes"]:
-    return (2 * jnp.pi / length) * jnp.arange(num_points // 2 + 1)
+    return (2 * jnp.pi / length) * jnp.arange(num_points // 2 + 1, dtype=float)
 
 
 def _dealias_1d(num_points: int, *, full: bool) -> np.ndarray:
@@ -71,7 +71,7 @@ class Grid1d(eqx.Module):
 
     @property
     def x(self) -> Float[Array, " x"]:
-        return jnp.arange(self.num_points) * self.dx
+        return jnp.arange(self.num_points, dtype=float) * self.dx
 
     @property
     def wavenumbers(self) -> Float[Array, " modes"]:
@@ -142,8 +142,8 @@ class Grid2d(eqx.Module):
     @property
     def xy(self) -> tuple[Float[Array, "x y"], Float[Array, "x y"]]:
         nx, ny = self.num_points
-        x = jnp.arange(nx) * self.dx
-        y = jnp.arange(ny) * self.dy
+        x = jnp.arange(nx, dtype=float) * self.dx
+        y = jnp.arange(ny, dtype=float) * self.dy
         return tuple(jnp.meshgrid(x, y, indexing="ij"))
 
     @property

@@ -49,6 +49,7 @@ from ._solve import (
     FixedStepETDRK4,
     SolveStatus,
     _save_fractions,
+    error_if_failed,
     integrate,
     status_code,
 )
@@ -235,6 +236,7 @@ def solve_navier_stokes(
     discard_first: int = 0,
     stepping: FixedStepETDRK4 | Adaptive = DEFAULT_NS_STEPPING,
     boundary: str = "periodic",
+    throw: bool = False,
 ) -> NavierStokesSolution:
     """Integrate from smoke `smoke0` and vorticity `vorticity0` (default: at rest) at
     $t = 0$ to `t1`, saving `num_saves` equispaced frames (the first `discard_first`
@@ -246,11 +248,17 @@ def solve_navier_stokes(
     centres $((i + \\frac12)\\Delta x, (j + \\frac12)\\Delta y)$; input and output
     fields live there). The box is stepped on its own sine/cosine coefficients, as many
     transforms of the box's size per step as the periodic solver takes real FFTs
-    (`experiments/benchmarks/solvers_ns.py` times the two)."""
+    (`experiments/benchmarks/solvers_ns.py` times the two).
+
+    `throw=True` raises when the solve does not succeed (see `solve`); by default the
+    failure is reported in `status` and the fields hold NaN."""
     box, g, fractions, ys, result, num_steps = _integrate_spectral(
         ns, grid, smoke0, t1, num_saves, vorticity0, discard_first, stepping, boundary
     )
-    return _solution(ns, box, g, t1, fractions, ys, result, num_steps)
+    sol = _solution(ns, box, g, t1, fractions, ys, result, num_steps)
+    return eqx.tree_at(
+        lambda s: s.smoke, sol, error_if_failed(sol.smoke, sol.status, throw)
+    )
 
 
 def _solution(ns, box, g, t1, fractions, ys, result, num_steps) -> NavierStokesSolution:

@@ -290,6 +290,25 @@ def status_code(result, finite) -> Array:
     )
 
 
+_STATUS_MESSAGES = (
+    "",  # SUCCESS: never raised
+    "the solve finished but the trajectory holds NaN or Inf (SolveStatus.NON_FINITE)",
+    "the adaptive solver ran out of steps (SolveStatus.MAX_STEPS_REACHED); raise "
+    "max_steps or loosen the tolerances",
+    "the solver failed (SolveStatus.SOLVER_FAILED)",
+)
+
+
+def error_if_failed(x, status: Int[Array, "*batch"], throw: bool):
+    """`x`, raising at run time (also under `jit`, as Diffrax's `throw=True` does)
+    where any `status` is not `SUCCESS`; with `throw=False`, `x` unchanged."""
+    if not throw:
+        return x
+    failed = status != SolveStatus.SUCCESS
+    # One message per sample would need the batched index; report the worst code.
+    return eqx.branched_error_if(x, jnp.any(failed), jnp.max(status), _STATUS_MESSAGES)
+
+
 def solve(
     pde: AbstractSemilinearPDE,
     grid: Grid1d,
@@ -299,12 +318,17 @@ def solve(
     *,
     discard_first: int = 0,
     stepping: FixedStepETDRK4 | Adaptive = DEFAULT_STEPPING,
+    throw: bool = False,
 ) -> Solution:
     """Integrate `pde` on `grid` from `u0` at $t=0$ to `t1`.
 
     Saves `num_saves` equispaced states on $[0, t_1]$ and returns all but the first
     `discard_first` (LPSDA keeps the last 140 of 500, say). Computes in float64 when
     JAX's x64 mode is on (pdessl turns it on at import).
+
+    `throw=True` raises (an `EquinoxRuntimeError`, also under `jit`) when the solve
+    does not succeed, as Diffrax's `diffeqsolve(..., throw=True)`; the default reports
+    the failure in `Solution.status` only.
 
     **Returns:** a `Solution` with physical save times `ts`, fields `u` of shape
     `(time, x)`, a `SolveStatus` code and the number of steps taken.
@@ -342,7 +366,9 @@ def solve(
 
     u = jax.vmap(lambda y: grid.to_physical(unpack(y)))(ys)
     status = status_code(result, jnp.all(jnp.isfinite(u)))
-    u = jnp.where(status == SolveStatus.SUCCESS, u, jnp.nan)
+    u = error_if_failed(
+        jnp.where(status == SolveStatus.SUCCESS, u, jnp.nan), status, throw
+    )
     return Solution(
         ts=t1 * jnp.asarray(fractions),
         u=u,
@@ -356,7 +382,7 @@ def _batch_axis(x):
 
 
 @eqx.filter_jit
-def _solve_batch(pde, grid, u0, t1, num_saves, discard_first, stepping):
+def _solve_batch(pde, grid, u0, t1, num_saves, discard_first, stepping, throw=False):
     pde_axes = jax.tree.map(_batch_axis, pde)
     grid_axes = jax.tree.map(_batch_axis, grid)
 
@@ -365,7 +391,9 @@ def _solve_batch(pde, grid, u0, t1, num_saves, discard_first, stepping):
             p, g, u, t, num_saves, discard_first=discard_first, stepping=stepping
         )
 
-    return jax.vmap(one, in_axes=(pde_axes, grid_axes, 0, 0))(pde, grid, u0, t1)
+    sol = jax.vmap(one, in_axes=(pde_axes, grid_axes, 0, 0))(pde, grid, u0, t1)
+    # Checked on the whole batch, outside the vmap: one error for any failed sample.
+    return eqx.tree_at(lambda s: s.u, sol, error_if_failed(sol.u, sol.status, throw))
 
 
 def solve_batch(
@@ -377,12 +405,14 @@ def solve_batch(
     *,
     discard_first: int = 0,
     stepping: FixedStepETDRK4 | Adaptive = DEFAULT_STEPPING,
+    throw: bool = False,
 ) -> Solution:
     """`solve` over a batch of initial conditions, compiled once.
 
     Any parameter of `pde`, the domain length of `grid` and the horizon `t1` may be
     given per sample (a leading axis of the batch size) or shared (a scalar). Failed
     samples are reported in `Solution.status` and hold NaN; the others are unaffected.
+    With `throw=True` any failed sample raises instead (see `solve`).
     """
     u0 = np.asarray(u0, dtype=float)
     if u0.ndim != 1 + len(grid.shape) or u0.shape[1:] != grid.shape:
@@ -406,4 +436,4 @@ def solve_batch(
                 f"a per-sample parameter has leading size {leaf.shape[0]} but the batch "
                 f"has {batch} initial conditions."
             )
-    return _solve_batch(pde, grid, u0, t1, num_saves, discard_first, stepping)
+    return _solve_batch(pde, grid, u0, t1, num_saves, discard_first, stepping, throw)

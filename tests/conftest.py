@@ -23,3 +23,26 @@ def seed(request) -> int:
 @pytest.fixture
 def rng(seed) -> np.random.Generator:
     return np.random.default_rng(seed)
+
+
+# Strict dtype promotion (STYLE.md): no implicit int->float, float32<->float64 or
+# float->complex promotion. JAX's strict mode refuses even `1j * k` and a real
+# viscosity times a complex symbol, which the spectral solvers and the dataset code do
+# throughout, so it is on for the bodies of tests marked `strict_dtypes` (networks,
+# losses, views: where a silent float64 promotion would matter) and for every test
+# with PDESSL_STRICT_DTYPES=1 (which today fails in the solvers).
+STRICT_DTYPES_EVERYWHERE = os.environ.get("PDESSL_STRICT_DTYPES") == "1"
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "strict_dtypes: run the test body under strict dtype promotion"
+    )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    if STRICT_DTYPES_EVERYWHERE or item.get_closest_marker("strict_dtypes"):
+        with jax.numpy_dtype_promotion("strict"):
+            return (yield)
+    return (yield)

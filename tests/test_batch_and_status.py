@@ -1,6 +1,7 @@
 """Batching over parameters, per-sample status, and bad input."""
 
 import diffrax
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import lineax as lx
@@ -87,6 +88,16 @@ def test_blown_up_sample_is_reported_and_not_returned_as_data():
     assert status[1] == SolveStatus.NON_FINITE
     assert np.all(np.isfinite(sol.u[0]))
     assert np.all(np.isnan(sol.u[1]))
+    # throw=True (as in Diffrax) raises instead, from inside the jitted batch solve;
+    # the same batch without the bad sample passes.
+    with pytest.raises(eqx.EquinoxRuntimeError, match="NON_FINITE"):
+        solve_batch(
+            Burgers(1e-4), grid, u0, 10.0, 11, stepping=FixedStepETDRK4(1), throw=True
+        )
+    ok = solve_batch(
+        Burgers(1e-4), grid, u0[:1], 10.0, 11, stepping=FixedStepETDRK4(1), throw=True
+    )
+    assert np.all(np.isfinite(ok.u))
 
 
 def test_adaptive_out_of_steps_is_reported():
@@ -102,6 +113,16 @@ def test_adaptive_out_of_steps_is_reported():
     )
     assert int(sol.status) == SolveStatus.MAX_STEPS_REACHED
     assert np.all(np.isnan(sol.u))
+    with pytest.raises(eqx.EquinoxRuntimeError, match="MAX_STEPS_REACHED"):
+        eqx.filter_jit(solve)(
+            KuramotoSivashinsky(),
+            grid,
+            u0,
+            10.0,
+            3,
+            stepping=Adaptive(rtol=1e-6, atol=1e-9, max_steps=5),
+            throw=True,
+        )
 
 
 def test_etdrk4_refuses_steps_it_has_no_coefficients_for():

@@ -296,7 +296,9 @@ def test_sigkilled_generation_resumes_to_the_identical_file(tmp_path):
         capture_output=True,
         text=True,
     )
-    assert f"resumed after {committed}" in res.stdout or "resumed after" in res.stdout
+    # The resume starts exactly after the committed samples and writes only the rest.
+    assert f"wrote {400 - committed} samples" in res.stdout, res.stdout
+    assert f", resumed after {committed} in " in res.stdout, res.stdout
     _same_files(out, ref)
 
 

@@ -1,7 +1,9 @@
 """Experiment runner: every stage in one work directory, resumable, validated."""
 
 import json
+from pathlib import Path
 
+import numpy as np
 import pytest
 
 from pdessl.cli import main
@@ -38,7 +40,36 @@ width = 8
 """
 
 
-def test_experiment_runs_every_stage_and_resumes(tmp_path):
+def _record_figures(monkeypatch) -> dict:
+    """What each saved figure shows, per axes: line data, bar heights, mesh values."""
+    from matplotlib.figure import Figure
+
+    drawn = {}
+    save = Figure.savefig
+
+    def spy(self, fname, *args, **kwargs):
+        drawn[Path(fname).stem] = [
+            dict(
+                lines=[np.asarray(line.get_ydata(), float) for line in ax.get_lines()],
+                bars=[bar.get_height() for bar in ax.patches],
+                meshes=[
+                    np.asarray(c.get_array())
+                    for c in ax.collections
+                    if isinstance(c, QuadMesh)
+                ],
+            )
+            for ax in self.axes
+        ]
+        return save(self, fname, *args, **kwargs)
+
+    from matplotlib.collections import QuadMesh
+
+    monkeypatch.setattr(Figure, "savefig", spy)
+    return drawn
+
+
+def test_experiment_runs_every_stage_and_resumes(tmp_path, monkeypatch):
+    drawn = _record_figures(monkeypatch)
     cfg = tmp_path / "exp.toml"
     cfg.write_text(TINY)
     work = tmp_path / "work"
@@ -51,7 +82,25 @@ def test_experiment_runs_every_stage_and_resumes(tmp_path):
     for mode in ("none", "ssl", "ssl_untrained"):
         assert len(results["timestep"]["modes"][mode]["rollout"]) == 2
     for name in ("training_curves", "nmse_bars", "augmented_samples"):
-        assert (work / "figures" / f"{name}.png").stat().st_size > 1000
+        assert (work / "figures" / f"{name}.png").is_file()
+    # The figures show the run's numbers: the logged losses and probe NMSEs...
+    rows = [json.loads(line) for line in open(work / "pretrain" / "metrics.jsonl")]
+    curves = drawn["training_curves"]
+    np.testing.assert_array_equal(curves[0]["lines"][0], [r["loss"] for r in rows])
+    np.testing.assert_array_equal(
+        curves[3]["lines"][0],
+        [r["probe_nmse_nu"] for r in rows if "probe_nmse_nu" in r],
+    )
+    # ...one bar per regression row at its mean NMSE...
+    report = results["regression"]["results"]
+    (bars,) = drawn["nmse_bars"]
+    assert bars["bars"] == [report[m]["nmse"]["mean"] for m in report]
+    # ...and three non-blank panels: the crop and two views that differ from it.
+    panels = drawn["augmented_samples"][:3]  # then their colour bars
+    meshes = [m for ax in panels for m in ax["meshes"]]
+    assert len(meshes) == 3 and all(np.std(m) > 0 for m in meshes)
+    assert not np.array_equal(meshes[0], meshes[1])
+    assert not np.array_equal(meshes[0], meshes[2])
     # A second run reuses the data and the encoder instead of redoing them.
     encoder = work / "pretrain" / "encoder.eqx"
     stamp = encoder.stat().st_mtime_ns, (work / "data" / "train.h5").stat().st_mtime_ns

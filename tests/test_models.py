@@ -6,6 +6,9 @@ import pytest
 
 from pdessl.models import Projector, ResNet
 
+# float32 networks on float64 data: no silent promotion.
+pytestmark = pytest.mark.strict_dtypes
+
 
 def _n_params(model):
     # Trainable arrays only: BatchNorm's running statistics (initial values held in
@@ -66,9 +69,20 @@ def test_projector_layout():
         16, (32, 32, 8), key=jax.random.key(0)
     )
     assert [lin.use_bias for lin in proj.linears] == [True, True, False]
-    z, _ = _batched(proj, state, jnp.ones((4, 16), jnp.float32))
+    x = jax.random.normal(jax.random.key(1), (4, 16), dtype=jnp.float32)
+    z, _ = _batched(proj, state, x)
     assert z.dtype == jnp.float32
     assert z.shape == (4, 8)
+    # By hand in float64: (Linear, BatchNorm over the batch with biased variance and
+    # eps 1e-5, initial scale 1 and shift 0, ReLU) twice, then Linear without bias.
+    h = np.asarray(x, dtype=np.float64)
+    for lin in proj.linears[:-1]:
+        h = h @ np.asarray(lin.weight, np.float64).T + np.asarray(lin.bias)
+        h = (h - h.mean(0)) / np.sqrt(h.var(0) + 1e-5)
+        h = np.maximum(h, 0.0)
+    h = h @ np.asarray(proj.linears[-1].weight, np.float64).T
+    # float32 forward pass of O(1) values through 16- and 32-wide sums: ~1e-6.
+    np.testing.assert_allclose(z, h, rtol=1e-4, atol=1e-5)
 
 
 def test_bad_configuration():

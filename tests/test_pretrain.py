@@ -12,6 +12,7 @@ import pytest
 
 from pdessl import datasets
 from pdessl.training import load_config, make_view, pretrain, read_encoder_file
+from pdessl.training._probe import ridge_probe_nmse
 from pdessl.training._step import ChannelScales
 
 
@@ -151,7 +152,42 @@ def test_preemption_signal_saves_and_resumes_to_the_same_losses(
     _assert_same_losses(reference_losses, _losses(tmp_path), logged_after)
 
 
-def test_exported_encoder_reloads_with_identical_embeddings(tmp_path, data):
+def _capture_export(monkeypatch) -> dict:
+    """Records the in-memory encoder and state that `pretrain` hands to the export."""
+    from pdessl.training import _pretrain
+
+    captured = {}
+    export = _pretrain.export_encoder
+
+    def spy(path, encoder, state, *args):
+        captured.update(encoder=encoder, state=state)
+        return export(path, encoder, state, *args)
+
+    monkeypatch.setattr(_pretrain, "export_encoder", spy)
+    return captured
+
+
+@eqx.filter_jit
+def _jit_call(network, x, state):
+    # Compiled, so that the exported (JAX) and in-memory (NumPy) leaves run the same
+    # float32 program: called eagerly the two differed by float32 round-off (measured
+    # ~1e-7 relative), which the bit-for-bit comparison would flag.
+    return network(x, state)
+
+
+def _assert_same_arrays(a, b):
+    """Bit-identical array leaves, in the same order. (Not the tree structures: the
+    BatchNorm state markers carry a construction-path name that differs.)"""
+    leaves_a = jax.tree.leaves(eqx.filter(a, eqx.is_array))
+    leaves_b = jax.tree.leaves(eqx.filter(b, eqx.is_array))
+    for x, y in zip(leaves_a, leaves_b, strict=True):
+        np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+
+
+def test_exported_encoder_reloads_with_identical_embeddings(
+    tmp_path, data, monkeypatch
+):
+    captured = _capture_export(monkeypatch)
     config = load_config("tiny", steps=10)
     pretrain(config, tmp_path, data=data, progress=lambda *_: None)
     encoder, state, header = read_encoder_file(tmp_path / "encoder.eqx")
@@ -172,11 +208,19 @@ def test_exported_encoder_reloads_with_identical_embeddings(tmp_path, data):
         ds.L.values[0],
         scales,
     )
-    h1, _ = encoder(x, state)
-    encoder2, state2, _ = read_encoder_file(tmp_path / "encoder.eqx")
-    h2, _ = encoder2(x, state2)
+    # The file holds the trained network as it was in memory: same parameters, and
+    # (in inference mode, so through its BatchNorm running statistics, which the
+    # in-memory state also holds for the projector) the same embedding, bit for bit.
+    trained = eqx.nn.inference_mode(captured["encoder"])
+    _assert_same_arrays(encoder, trained)
+    h1, _ = _jit_call(encoder, x, state)
+    h2, _ = _jit_call(trained, x, captured["state"])
     np.testing.assert_array_equal(h1, h2)
-    assert eqx.tree_equal(encoder, encoder2)
+    # ...and it is the trained one: ten steps moved it from the initialisation.
+    from pdessl.training._pretrain import build
+
+    initial = eqx.nn.inference_mode(build(config)[0].encoder)
+    assert not np.array_equal(initial.stem.weight, encoder.stem.weight)
     bad = tmp_path / "bad.eqx"
     bad.write_bytes((tmp_path / "encoder.eqx").read_bytes()[:200])
     with pytest.raises(ValueError, match=r"(truncated|bad header)"):
@@ -339,13 +383,59 @@ def test_ridge_probe_recovers_a_linearly_encoded_target(rng):
     )  # nothing to find: about the mean
 
 
-def test_pretraining_logs_the_online_probe(tmp_path, data):
-    pretrain(
-        load_config("tiny", steps=20), tmp_path, data=data, progress=lambda *_: None
+def _probe_by_hand(features, target) -> float:
+    """The documented online probe: ridge on the first half, NMSE on the second, of
+    log(target) where it is positive and spans more than a factor 3."""
+    features = np.asarray(features, dtype=np.float64)
+    if target.min() > 0 and target.max() > 3 * target.min():
+        target = np.log(target)
+    half = len(features) // 2
+    return ridge_probe_nmse(
+        features[:half], target[:half], features[half:], target[half:]
     )
+
+
+def _batched_encoder(workdir):
+    encoder, state, header = read_encoder_file(workdir / "encoder.eqx")
+    net = jax.vmap(encoder, axis_name="batch", in_axes=(0, None), out_axes=(0, None))
+    return (lambda views: net(views, state)[0]), header
+
+
+def test_pretraining_logs_the_online_probe(tmp_path, data):
+    config = load_config("tiny", steps=20)
+    pretrain(config, tmp_path, data=data, progress=lambda *_: None)
     rows = [json.loads(line) for line in open(tmp_path / "metrics.jsonl")]
     probe = [r["probe_nmse_nu"] for r in rows if "probe_nmse_nu" in r]
-    assert len(probe) == 1 and np.isfinite(probe[0])
+    assert len(probe) == 1
+    # Recomputed from the exported encoder (the network at step 20, when the probe
+    # ran) on the unaugmented first crops of all 48 samples (probe_samples is 64).
+    from pdessl import symmetries
+
+    encoder, header = _batched_encoder(tmp_path)
+    ds = datasets.open_dataset(data)
+    scales = ChannelScales(**header["scales"])
+    views = jax.vmap(
+        lambda u, t0, dt, dx, length: make_view(
+            symmetries.identity_augmentation(),
+            jax.random.key(0),
+            u,
+            t0,
+            dt,
+            dx,
+            length,
+            scales,
+        )
+    )(
+        ds.u.values[:, : config.crop_time, : config.crop_space],
+        ds.t0.values,
+        ds.dt.values,
+        ds.dx.values,
+        ds.L.values,
+    )
+    expected = _probe_by_hand(encoder(views), ds.nu.values)
+    # float32 features computed by another program (round-off ~1e-6 relative) through
+    # a ridge-regularised, well-conditioned fit: 1e-4 relative is ample.
+    assert probe[0] == pytest.approx(expected, rel=1e-4)
     with pytest.raises(ValueError, match="probe_target 'mu'"):
         pretrain(
             load_config("tiny", steps=2, probe_target="mu"),
@@ -396,7 +486,10 @@ def ns_data(tmp_path_factory):
     return path
 
 
-def test_navier_stokes_pretraining_compiles_once_and_exports(tmp_path, ns_data):
+def test_navier_stokes_pretraining_compiles_once_and_exports(
+    tmp_path, ns_data, monkeypatch
+):
+    captured = _capture_export(monkeypatch)
     import logging
 
     from pdessl import symmetries
@@ -433,7 +526,8 @@ def test_navier_stokes_pretraining_compiles_once_and_exports(tmp_path, ns_data):
     assert len(compiles) == 1, [r.getMessage() for r in compiles]
     losses = _losses(tmp_path)
     assert sorted(losses) == [1, 2, 3] and all(np.isfinite(list(losses.values())))
-    assert np.isfinite(metrics["probe_nmse_buoyancy"])
+    # The returned metrics are the last logged row.
+    assert metrics["loss"] == losses[3]
 
     encoder, state, header = read_encoder_file(tmp_path / "encoder.eqx")
     assert header["in_channels"] == 5 * config.crop_time
@@ -452,11 +546,41 @@ def test_navier_stokes_pretraining_compiles_once_and_exports(tmp_path, ns_data):
         ChannelScales(**header["scales"]),
     )
     assert x.shape == (5 * config.crop_time, 8, 8)
-    h1, _ = encoder(x, state)
-    encoder2, state2, _ = read_encoder_file(tmp_path / "encoder.eqx")
-    h2, _ = encoder2(x, state2)
+    # The export is the in-memory network: same parameters, same embedding.
+    trained = eqx.nn.inference_mode(captured["encoder"])
+    _assert_same_arrays(encoder, trained)
+    h1, _ = _jit_call(encoder, x, state)
+    h2, _ = _jit_call(trained, x, captured["state"])
     assert h1.shape == (config.widths[-1],)
     np.testing.assert_array_equal(h1, h2)
+    # The online probe of step 3 (the exported network), recomputed by hand on the
+    # unaugmented first crops of the 8 samples, lengths from the grid.
+    batched, _ = _batched_encoder(tmp_path)
+    n, nx, ny = ds.sizes["sample"], ds.sizes["x"], ds.sizes["y"]
+    views = jax.vmap(
+        lambda vx, vy, t0, dt, dx, dy: make_view_2d(
+            symmetries.identity_augmentation(),
+            jax.random.key(0),
+            vx,
+            vy,
+            t0,
+            dt,
+            dx,
+            dy,
+            (dx * nx, dy * ny),
+            ChannelScales(**header["scales"]),
+        )
+    )(
+        ds.vx.values[:n, : config.crop_time, :8, :8],
+        ds.vy.values[:n, : config.crop_time, :8, :8],
+        ds.t0.values[:n],
+        ds.dt.values[:n],
+        ds.dx.values[:n],
+        ds.dy.values[:n],
+    )
+    expected = _probe_by_hand(batched(views), ds.buoyancy.values[:n])
+    # As for the 1-D probe: float32 features, a well-conditioned ridge fit.
+    assert metrics["probe_nmse_buoyancy"] == pytest.approx(expected, rel=1e-4)
 
 
 def test_pde_and_data_must_match(tmp_path, ns_data):

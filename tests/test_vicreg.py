@@ -5,6 +5,9 @@ import pytest
 
 from pdessl.vicreg import vicreg_loss
 
+# float32 networks on float64 data: no silent promotion.
+pytestmark = pytest.mark.strict_dtypes
+
 
 def _numpy_vicreg(x, y, eps=1e-4):
     """Independent NumPy transcription of the formulas of Bardes et al. (2022)."""

@@ -56,6 +56,11 @@ def _embed_batch(network, state, scales, batch: dict, offsets, crop_shape):
         return jax.vmap(lambda o: _one_view(sample, o, crop_shape, scales))(offsets)
 
     views = jax.vmap(tiles)(batch)  # (n, tiles, channels, ...)
+    # The host checks cover the fields and spacings; t0, the lengths and the scales
+    # reach the coordinate channels unchecked: refuse NaN rather than embed it.
+    views = eqx.error_if(
+        views, ~jnp.all(jnp.isfinite(views)), "non-finite input to the encoder"
+    )
     n, k = views.shape[:2]
     h, _ = batched(network, state, views.reshape(n * k, *views.shape[2:]))
     return jnp.mean(h.reshape(n, k, -1), axis=1)

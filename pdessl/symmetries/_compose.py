@@ -86,6 +86,9 @@ class Augmentation(eqx.Module):
             raise ValueError(
                 f"eps must have shape ({len(self.generators)},), got {eps.shape}."
             )
+        eps = eqx.error_if(
+            eps, ~jnp.all(jnp.isfinite(eps)), "non-finite symmetry strength eps"
+        )
         h = 1.0 / self.trotter_steps
         p = dict(point)
         for _ in range(self.trotter_steps):
@@ -114,7 +117,15 @@ class Augmentation(eqx.Module):
                     f"{g.name} cannot be applied on the grid exactly; drop it or use "
                     "the coordinate-channel form."
                 )
-        for g, e in zip(self.generators, jnp.asarray(eps), strict=True):
+        eps = jnp.asarray(eps)
+        # A negative time shift would be clipped to none by `regrid`: refuse it.
+        one_sided = jnp.array([g.one_sided for g in self.generators])
+        eps = eqx.error_if(
+            eps,
+            ~jnp.all(jnp.isfinite(eps)) | jnp.any(one_sided & (eps < 0)),
+            "symmetry strengths must be finite, and >= 0 for time shifts",
+        )
+        for g, e in zip(self.generators, eps, strict=True):
             field = regrid(g, e, field, crop_time)
         return field
 
@@ -128,8 +139,8 @@ def identity_augmentation() -> Augmentation:
 def grid_points(u: Float[Array, "time x"], t0, dt, dx, length=None) -> Point:
     """The points $(t_i, x_j, u_{ij})$ of a 1-D trajectory on its grid."""
     nt, nx = u.shape
-    t = t0 + dt * jnp.arange(nt)
-    x = dx * jnp.arange(nx)
+    t = t0 + dt * jnp.arange(nt, dtype=jnp.result_type(dt))
+    x = dx * jnp.arange(nx, dtype=jnp.result_type(dx))
     tt, xx = jnp.meshgrid(t, x, indexing="ij")
     return {"t": tt, "x": xx, "u": u, "L": nx * dx if length is None else length}
 

@@ -27,7 +27,7 @@ class GridField1d(eqx.Module):
 
     @property
     def t(self) -> Float[Array, " time"]:
-        return self.t0 + self.dt * jnp.arange(self.u.shape[0])
+        return self.t0 + self.dt * jnp.arange(self.u.shape[0], dtype=self.dt.dtype)
 
     @property
     def length(self) -> Float[Array, ""]:
@@ -39,7 +39,9 @@ def fourier_shift(u: Float[Array, "... x"], shift, length) -> Float[Array, "... 
     leading axes (one shift per row for Galilean boosts)."""
     n = u.shape[-1]
     lead = u.ndim - 1
-    k = (2 * jnp.pi / length) * jnp.arange(n // 2 + 1).reshape((1,) * lead + (-1,))
+    k = (2 * jnp.pi / length) * jnp.arange(n // 2 + 1, dtype=float).reshape(
+        (1,) * lead + (-1,)
+    )
     shift = jnp.broadcast_to(jnp.asarray(shift, dtype=float), u.shape[:-1])[..., None]
     phase = jnp.exp(-1j * k * shift)
     u_hat = jnp.fft.rfft(u, axis=-1)
@@ -74,7 +76,7 @@ class GridField2d(eqx.Module):
     @property
     def t(self) -> Float[Array, " time"]:
         nt = next(iter(self.values.values())).shape[0]
-        return self.t0 + self.dt * jnp.arange(nt)
+        return self.t0 + self.dt * jnp.arange(nt, dtype=jnp.result_type(self.dt))
 
     @property
     def shape(self) -> tuple[int, int, int]:

@@ -11,6 +11,7 @@ Every generator also knows whether it can be applied to a field *on its original
 grid* exactly (`regriddable`) — see `_regrid.py`.
 """
 
+from math import inf
 from typing import ClassVar
 
 import equinox as eqx
@@ -42,6 +43,15 @@ class AbstractGenerator(eqx.Module):
     # Per-sample values the map reads from the point besides the coordinates and
     # fields (e.g. a PDE parameter the group depends on); views pass them in.
     needs: ClassVar[tuple[str, ...]] = ()
+
+    def __check_init__(self):
+        # Static, so checked here once rather than under jit: a negative or NaN
+        # strength would make `Augmentation.sample` draw from an empty/NaN range.
+        if not (isinstance(self.strength, (int, float)) and 0 <= self.strength < inf):
+            raise ValueError(
+                f"{type(self).__name__} strength must be a finite number >= 0, got "
+                f"{self.strength!r}."
+            )
 
     def act(self, eps: Float[Array, ""], p: Point) -> Point:
         raise NotImplementedError

@@ -107,9 +107,9 @@ def make_view_2d(
     vx, vy = jnp.asarray(vx), jnp.asarray(vy)
     nt, nx, ny = vx.shape
     t, x, y = jnp.meshgrid(
-        t0 + dt * jnp.arange(nt),
-        dx * jnp.arange(nx),
-        dy * jnp.arange(ny),
+        t0 + dt * jnp.arange(nt, dtype=jnp.result_type(dt)),
+        dx * jnp.arange(nx, dtype=jnp.result_type(dx)),
+        dy * jnp.arange(ny, dtype=jnp.result_type(dy)),
         indexing="ij",
     )
     points = {"t": t, "x": x, "y": y, "vx": vx, "vy": vy}
