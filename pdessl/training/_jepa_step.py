@@ -165,3 +165,37 @@ def load_predictor(path) -> tuple[JEPAPredictor, dict]:
         except Exception as err:  # truncated or mismatched payload
             raise ValueError(f"{path} is truncated or corrupt: {err}") from None
     return predictor, header
+
+
+def jepa_settings(config, aug) -> JEPAStatic:
+    """The step's fixed settings for a `PretrainConfig` with `objective = "jepa"`."""
+    from ._jepa import group_scales
+
+    return JEPAStatic(
+        crop_time=config.crop_time,
+        max_delta=config.jepa_max_delta,
+        equivariant=config.jepa_equivariant,
+        group_scales=tuple(float(s) for s in group_scales(aug)),
+    )
+
+
+def jepa_window(config, frames: int) -> int:
+    """Frames the loader crops for JEPA (context plus the largest offset), checked
+    against the `frames` the data hold."""
+    window = config.crop_time + config.jepa_max_delta
+    if window > frames:
+        raise ValueError(
+            f"objective 'jepa' needs windows of crop_time + jepa_max_delta = {window} "
+            f"frames, but the data hold {frames}; lower jepa_max_delta or crop_time."
+        )
+    return window
+
+
+def make_predictor(config, dim: int, group_dim: int, key) -> JEPAPredictor:
+    return JEPAPredictor(
+        dim,
+        tuple(config.jepa_predictor),
+        max_delta=config.jepa_max_delta,
+        group_dim=group_dim if config.jepa_equivariant else 0,
+        key=key,
+    )

@@ -28,6 +28,14 @@ from pdessl.models import Projector, ResNet
 from ._config import PretrainConfig
 from ._data_pde import check_data_pde
 from ._export import export_encoder
+from ._jepa_step import (
+    JEPAModel,
+    export_predictor,
+    jepa_settings,
+    jepa_train_step,
+    jepa_window,
+    make_predictor,
+)
 from ._metrics import keep_metrics_through
 from ._preemption import PreemptionNotice
 from ._probe import effective_rank, ridge_probe_nmse
@@ -71,10 +79,19 @@ def build(config: PretrainConfig):
                 group_norm=config.group_norm,
                 key=k1,
             ),
-            Projector(config.widths[-1], config.projector, key=k2),
+            Projector(config.widths[-1], config.projector, key=k2)
+            if config.objective == "vicreg"
+            else make_predictor(
+                config,
+                config.widths[-1],
+                len(pretrain_augmentation(config).generators),
+                k2,
+            ),
         )
     )()
-    model = SSLModel(encoder, projector)
+    model = (SSLModel if config.objective == "vicreg" else JEPAModel)(
+        encoder, projector
+    )
     schedule = optax.warmup_cosine_decay_schedule(
         0.0,
         config.learning_rate,
@@ -280,17 +297,20 @@ def pretrain(
         raise ValueError(
             f"batch_size {config.batch_size} must divide among {count} processes."
         )
+    jepa = config.objective == "jepa"
     loader = datasets.CropLoader(
         ds,
         batch_size=config.batch_size // count,
         process_index=index,
         process_count=count,
-        crop_time=config.crop_time,
+        crop_time=config.crop_time
+        if not jepa
+        else jepa_window(config, ds.sizes["time"]),
         crop_space=config.crop_space,
         seed=config.seed,
         variables=() if config.pde == "ns" else ("L",),
         fields=_fields(ds, config),
-        views=2 if config.views == "independent" else 1,
+        views=2 if config.views == "independent" and not jepa else 1,
     )
     scales = _scales(ds, config)
     aug = pretrain_augmentation(config)
@@ -301,7 +321,8 @@ def pretrain(
         optimizer,
         scales,
         (config.sim_coeff, config.std_coeff, config.cov_coeff),
-    )
+    ) + ((jepa_settings(config, aug),) if jepa else ())
+    step_fn = jepa_train_step if jepa else train_step
 
     manager = ocp.CheckpointManager(
         workdir / "checkpoints",
@@ -377,7 +398,7 @@ def pretrain(
                 progress(f"preempted: checkpoint saved at step {step}")
                 return dict(metrics, preempted_at=step)
             batch = put(_with_lengths(next(batches), ds))
-            model, state, opt_state, m = train_step(
+            model, state, opt_state, m = step_fn(
                 (static, batch, key, step), model, state, opt_state
             )
             if (step + 1) % config.log_every == 0 or step + 1 == config.steps:
@@ -425,4 +446,10 @@ def pretrain(
             (model.encoder, state),
         )
         export_encoder(workdir / "encoder.eqx", *local, config, scales)
+        if jepa:  # the predictor, for latent rollouts (also in the checkpoints)
+            predictor = jax.tree.map(
+                lambda a: np.asarray(a.addressable_data(0)) if eqx.is_array(a) else a,
+                model.predictor,
+            )
+            export_predictor(workdir / "predictor.eqx", predictor, config)
     return metrics
