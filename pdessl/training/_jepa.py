@@ -50,7 +50,9 @@ def context_target(
 ) -> tuple[Float[Array, "crop ..."], Float[Array, "crop ..."]]:
     """The context (first `crop_time` frames) and the target (`crop_time` frames
     from frame `delta`) of one window of a trajectory. The window must hold at
-    least `crop_time + delta` frames; `delta` may be traced."""
+    least `crop_time + delta` frames: `delta` may be traced, so it cannot be checked
+    here, and a larger one would be clamped (`dynamic_slice`); `pretrain` crops
+    windows of `crop_time + jepa_max_delta` frames."""
     if field.shape[0] < crop_time + 1:
         raise ValueError(
             f"a JEPA window needs more than crop_time = {crop_time} frames, got "
