@@ -4,6 +4,9 @@ from ._condition import Standardiser as Standardiser
 from ._condition import default_parameters as default_parameters
 from ._condition import parameter_condition as parameter_condition
 from ._condition import ssl_condition as ssl_condition
+from ._equivariance import encoder_equivariance as encoder_equivariance
+from ._equivariance import equivariance_scores as equivariance_scores
+from ._equivariance import format_equivariance as format_equivariance
 from ._probes import LinearProbe as LinearProbe
 from ._probes import MLPHead as MLPHead
 from ._probes import TargetTransform as TargetTransform

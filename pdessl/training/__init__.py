@@ -7,6 +7,8 @@ from ._config import PretrainConfig as PretrainConfig
 from ._config import load_config as load_config
 from ._export import export_encoder as export_encoder
 from ._export import read_encoder_file as read_encoder_file
+from ._jepa import latent_rollout as latent_rollout
+from ._jepa_step import load_predictor as load_predictor
 from ._pretrain import build as build
 from ._pretrain import channel_scales as channel_scales
 from ._pretrain import pretrain as pretrain

@@ -11,6 +11,7 @@ OPTIMIZERS = ("adamw", "lars")
 VIEWS = ("independent", "same_crop")
 COORDINATES = ("absolute", "centred")
 FIELD_SCALINGS = ("dataset", "view")
+OBJECTIVES = ("vicreg", "jepa")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,6 +61,18 @@ class PretrainConfig:
     # paper's) or "view" (standardise each view's field by its own mean and std: an
     # option beyond the paper, amplitude-invariant inputs).
     field_scaling: str = "dataset"
+    # "vicreg" (the paper's: two views made to agree) or "jepa" (beyond the paper:
+    # a predictor maps the representation of a crop at frames [t, t + crop_time) and
+    # the offset D to that of the crop at [t + D, t + D + crop_time) of the same
+    # trajectory, with VICReg's variance and covariance terms on the
+    # representations; sim_coeff weighs the prediction error). The jepa_* keys are
+    # read by "jepa" only.
+    objective: str = "vicreg"
+    jepa_max_delta: int = 8  # D uniform in 1..jepa_max_delta frames
+    jepa_predictor: tuple[int, ...] = (256, 256)  # hidden widths of the predictor
+    # Move the context crop by a random element of the symmetry group above and give
+    # its parameters to the predictor (an equivariant predictor).
+    jepa_equivariant: bool = False
 
     def __post_init__(self):
         for name in (
@@ -71,6 +84,7 @@ class PretrainConfig:
             "checkpoint_every",
             "keep_checkpoints",
             "preemption_check_every",
+            "jepa_max_delta",
         ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}.")
@@ -85,12 +99,17 @@ class PretrainConfig:
             ("views", VIEWS),
             ("coordinates", COORDINATES),
             ("field_scaling", FIELD_SCALINGS),
+            ("objective", OBJECTIVES),
         ):
             if getattr(self, name) not in choices:
                 raise ValueError(
                     f"unknown {name} {getattr(self, name)!r}; choose one of "
                     f"{', '.join(choices)}."
                 )
+        if not self.jepa_predictor or min(self.jepa_predictor) < 1:
+            raise ValueError(
+                f"jepa_predictor must be positive widths, got {self.jepa_predictor}."
+            )
         if len(self.widths) != len(self.depths):
             raise ValueError("widths and depths must have the same length.")
 

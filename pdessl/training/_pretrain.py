@@ -28,6 +28,14 @@ from ._config import PretrainConfig
 from ._data import batches_from, data_parallel, training_file
 from ._data_pde import check_data_pde
 from ._export import export_encoder
+from ._jepa_step import (
+    JEPAModel,
+    export_predictor,
+    jepa_settings,
+    jepa_train_step,
+    jepa_window,
+    make_predictor,
+)
 from ._metrics import MetricsWriter, summary_writer_class
 from ._optim import build_optimizer
 from ._preemption import PreemptionNotice
@@ -67,10 +75,19 @@ def build(config: PretrainConfig):
                 group_norm=config.group_norm,
                 key=k1,
             ),
-            Projector(config.widths[-1], config.projector, key=k2),
+            Projector(config.widths[-1], config.projector, key=k2)
+            if config.objective == "vicreg"
+            else make_predictor(
+                config,
+                config.widths[-1],
+                len(pretrain_augmentation(config).generators),
+                k2,
+            ),
         )
     )()
-    model = SSLModel(encoder, projector)
+    model = (SSLModel if config.objective == "vicreg" else JEPAModel)(
+        encoder, projector
+    )
     optimizer, schedule = build_optimizer(config)
     opt_state = optimizer.init(eqx.filter(model, eqx.is_inexact_array))
     return model, state, optimizer, opt_state, schedule
@@ -183,17 +200,20 @@ def pretrain(
         raise ValueError(
             f"batch_size {config.batch_size} must divide among {count} processes."
         )
+    jepa = config.objective == "jepa"
     loader = datasets.CropLoader(
         ds,
         batch_size=config.batch_size // count,
         process_index=index,
         process_count=count,
-        crop_time=config.crop_time,
+        crop_time=config.crop_time
+        if not jepa
+        else jepa_window(config, ds.sizes["time"]),
         crop_space=config.crop_space,
         seed=config.seed,
         variables=pdes.get(config.pde).loader_variables(),
         fields=view_fields(ds, config),
-        views=2 if config.views == "independent" else 1,
+        views=2 if config.views == "independent" and not jepa else 1,
     )
     scales = channel_scales(ds, config)
     aug = pretrain_augmentation(config)
@@ -204,7 +224,8 @@ def pretrain(
         optimizer,
         scales,
         (config.sim_coeff, config.std_coeff, config.cov_coeff),
-    )
+    ) + ((jepa_settings(config, aug),) if jepa else ())
+    step_fn = jepa_train_step if jepa else train_step
     checkpoints = Checkpoints(workdir / "checkpoints", config, config.keep_checkpoints)
     start, (model, state, opt_state) = checkpoints.restore(
         (model, state, opt_state), workdir
@@ -234,7 +255,7 @@ def pretrain(
                 progress(f"preempted: checkpoint saved at step {step}")
                 return dict(metrics, preempted_at=step)
             batch = put(with_lengths(next(batches), ds))
-            model, state, opt_state, m = train_step(
+            model, state, opt_state, m = step_fn(
                 (static, batch, key, step), model, state, opt_state
             )
             bar.update()
@@ -279,4 +300,10 @@ def pretrain(
             (model.encoder, state),
         )
         export_encoder(workdir / "encoder.eqx", *local, config, scales)
+        if jepa:  # the predictor, for latent rollouts (also in the checkpoints)
+            predictor = jax.tree.map(
+                lambda a: np.asarray(a.addressable_data(0)) if eqx.is_array(a) else a,
+                model.predictor,
+            )
+            export_predictor(workdir / "predictor.eqx", predictor, config)
     return metrics
