@@ -4,6 +4,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 
 import equinox as eqx
 import jax
@@ -35,11 +36,18 @@ def _losses(workdir):
 
 
 @pytest.fixture(scope="module")
-def reference_losses(tmp_path_factory, data):
-    """Losses of an uninterrupted 40-step tiny run (logged every 10 steps)."""
+def reference_run(tmp_path_factory, data):
+    """The work directory of an uninterrupted 40-step tiny run (logged every 10 steps,
+    probed every 20, encoder exported); read-only for the tests that share it."""
     ref = tmp_path_factory.mktemp("ref")
     pretrain(load_config("tiny", steps=40), ref, data=data, progress=lambda *_: None)
-    return _losses(ref)
+    return ref
+
+
+@pytest.fixture(scope="module")
+def reference_losses(reference_run):
+    """Losses of the uninterrupted 40-step tiny run."""
+    return _losses(reference_run)
 
 
 def _tiny_40_steps_cmd(run, data):
@@ -58,9 +66,9 @@ def _tiny_40_steps_cmd(run, data):
     ]
 
 
-def _signalled(cmd, sig, after):
-    """Run `cmd`, send `sig` once it prints a line starting with `after`; return its
-    exit code and output."""
+def _signalled(cmd, sig, after, ready=None):
+    """Run `cmd`, send `sig` once it prints a line starting with `after` (and `ready()`
+    holds, if given); return its exit code and output."""
     proc = subprocess.Popen(
         cmd,
         stdout=subprocess.PIPE,
@@ -71,7 +79,9 @@ def _signalled(cmd, sig, after):
     for line in proc.stdout:
         out.append(line)
         if line.startswith(after):
-            proc.send_signal(sig)
+            while ready is not None and not ready() and proc.poll() is None:
+                time.sleep(0.01)
+            proc.send_signal(sig)  # a run that ended first fails the exit-code check
             break
     out.append(proc.stdout.read())
     proc.wait()
@@ -93,8 +103,14 @@ def test_sigkilled_pretraining_resumes_to_the_same_losses(
     tmp_path, data, reference_losses
 ):
     cmd = _tiny_40_steps_cmd(tmp_path, data)
-    # By step 30 the checkpoint at 20 is saved.
-    code, _ = _signalled(cmd, signal.SIGKILL, after="step 30")
+    # Killed after step 30, once the (asynchronous) checkpoint at 20 is finalised:
+    # under load its writing can outlast ten steps.
+    code, _ = _signalled(
+        cmd,
+        signal.SIGKILL,
+        after="step 30",
+        ready=(tmp_path / "checkpoints" / "20").is_dir,
+    )
     assert code == -signal.SIGKILL
     res = subprocess.run(cmd, capture_output=True, text=True, check=True)
     assert "resumed from step 20" in res.stdout
@@ -151,10 +167,13 @@ def test_preemption_signal_saves_and_resumes_to_the_same_losses(
     _assert_same_losses(reference_losses, _losses(tmp_path), logged_after)
 
 
-def test_exported_encoder_reloads_with_identical_embeddings(tmp_path, data):
-    config = load_config("tiny", steps=10)
-    pretrain(config, tmp_path, data=data, progress=lambda *_: None)
-    encoder, state, header = load_encoder(tmp_path / "encoder.eqx")
+def test_exported_encoder_reloads_with_identical_embeddings(
+    tmp_path, data, reference_run
+):
+    # The reference run's export (40 steps): reloading does not depend on how long
+    # the encoder was trained.
+    config = load_config("tiny", steps=40)
+    encoder, state, header = load_encoder(reference_run / "encoder.eqx")
     assert header["widths"] == list(config.widths)
     ds = datasets.open_dataset(data)
     scales = ChannelScales(**header["scales"])
@@ -173,12 +192,12 @@ def test_exported_encoder_reloads_with_identical_embeddings(tmp_path, data):
         scales,
     )
     h1, _ = encoder(x, state)
-    encoder2, state2, _ = load_encoder(tmp_path / "encoder.eqx")
+    encoder2, state2, _ = load_encoder(reference_run / "encoder.eqx")
     h2, _ = encoder2(x, state2)
     np.testing.assert_array_equal(h1, h2)
     assert eqx.tree_equal(encoder, encoder2)
     bad = tmp_path / "bad.eqx"
-    bad.write_bytes((tmp_path / "encoder.eqx").read_bytes()[:200])
+    bad.write_bytes((reference_run / "encoder.eqx").read_bytes()[:200])
     with pytest.raises(ValueError, match=r"(truncated|bad header)"):
         load_encoder(bad)
 
@@ -230,12 +249,20 @@ def _one_process_losses(cfg, data, workdir):
     return _losses(workdir)
 
 
-def test_data_parallel_over_devices_matches_one_device(tmp_path, data):
+@pytest.fixture(scope="module")
+def five_steps(tmp_path_factory, data):
+    """The 5-step config file and its losses in a fresh one-device process: the
+    reference that the multi-device and multi-process tests compare against."""
+    folder = tmp_path_factory.mktemp("five")
+    cfg = _five_logged_steps(folder)
+    return cfg, _one_process_losses(cfg, data, folder / "one")
+
+
+def test_data_parallel_over_devices_matches_one_device(tmp_path, data, five_steps):
     # This process has 4 CPU devices (conftest): the batch of 16 is split 4 ways.
     assert len(jax.devices()) == 4
-    cfg = _five_logged_steps(tmp_path)
+    cfg, b = five_steps
     pretrain(load_config(cfg), tmp_path / "four", data=data, progress=lambda *_: None)
-    b = _one_process_losses(cfg, data, tmp_path / "one")
     a = _losses(tmp_path / "four")
     assert sorted(a) == sorted(b) == [1, 2, 3, 4, 5]
     # Same global batch; only the reduction order differs (float32 network), so the
@@ -299,16 +326,15 @@ def _finish(procs, timeout=300):
                 p.kill()
 
 
-def test_two_processes_match_one_process(tmp_path, data):
+def test_two_processes_match_one_process(tmp_path, data, five_steps):
     # jax.distributed on localhost: two processes with one CPU device each, each
     # loading its half of every global batch, against one process with the same
     # global batch of 16.
-    cfg = _five_logged_steps(tmp_path)
+    cfg, b = five_steps
     procs = _two_processes(cfg, data, tmp_path / "two")
     outs = _finish(procs)
     assert all(p.returncode == 0 for p in procs), outs
     a = _losses(tmp_path / "two")
-    b = _one_process_losses(cfg, data, tmp_path / "one")
     assert sorted(a) == sorted(b) == [1, 2, 3, 4, 5]
     for step in a:
         # Same global batch and arithmetic; the all-reduce changes the summation
@@ -339,13 +365,11 @@ def test_ridge_probe_recovers_a_linearly_encoded_target(rng):
     )  # nothing to find: about the mean
 
 
-def test_pretraining_logs_the_online_probe(tmp_path, data):
-    pretrain(
-        load_config("tiny", steps=20), tmp_path, data=data, progress=lambda *_: None
-    )
-    rows = [json.loads(line) for line in open(tmp_path / "metrics.jsonl")]
-    probe = [r["probe_nmse_nu"] for r in rows if "probe_nmse_nu" in r]
-    assert len(probe) == 1 and np.isfinite(probe[0])
+def test_pretraining_logs_the_online_probe(tmp_path, data, reference_run):
+    # The reference run: 40 steps probed every 20 (the tiny preset).
+    rows = [json.loads(line) for line in open(reference_run / "metrics.jsonl")]
+    probe = {r["step"]: r["probe_nmse_nu"] for r in rows if "probe_nmse_nu" in r}
+    assert sorted(probe) == [20, 40] and np.all(np.isfinite(list(probe.values())))
     with pytest.raises(ValueError, match="probe_target 'mu'"):
         pretrain(
             load_config("tiny", steps=2, probe_target="mu"),
