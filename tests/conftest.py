@@ -1,7 +1,26 @@
+import atexit
 import os
+import shutil
+import tempfile
 
 # Several CPU devices for sharding tests; must be set before JAX initialises.
 os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=4")
+
+# One persistent compilation cache for the session, in a fresh folder: a computation
+# compiled once (a train step, a batched solve) is loaded from disk by every later test
+# and by every `pdessl` subprocess the tests start (they inherit these variables),
+# instead of being compiled again. Lowering still happens, so `jax.log_compiles` checks
+# see every compilation request. The folder is new each session: nothing is reused
+# across runs. Set PDESSL_TEST_COMPILATION_CACHE=0 to compile everything afresh.
+if os.environ.get("PDESSL_TEST_COMPILATION_CACHE", "1") != "0":
+    if "JAX_COMPILATION_CACHE_DIR" not in os.environ:
+        _cache = tempfile.mkdtemp(prefix="pdessl-test-jax-cache-")
+        atexit.register(shutil.rmtree, _cache, ignore_errors=True)
+        os.environ["JAX_COMPILATION_CACHE_DIR"] = _cache
+    # Cache every entry: the tests' computations are small and compile in well under
+    # JAX's default threshold of one second.
+    os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+    os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "-1")
 
 import jax
 import numpy as np

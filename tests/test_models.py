@@ -10,11 +10,19 @@ from pdessl.models import Projector, ResNet
 pytestmark = pytest.mark.strict_dtypes
 
 
+def _is_inexact_array_or_shape(x):
+    if isinstance(x, jax.ShapeDtypeStruct):  # from eqx.filter_eval_shape
+        return jnp.issubdtype(x.dtype, jnp.inexact)
+    return eqx.is_inexact_array(x)
+
+
 def _n_params(model):
     # Trainable arrays only: BatchNorm's running statistics (initial values held in
     # its StateIndex) are state, not parameters.
     params = eqx.filter(
-        model, eqx.is_inexact_array, is_leaf=lambda x: isinstance(x, eqx.nn.StateIndex)
+        model,
+        _is_inexact_array_or_shape,
+        is_leaf=lambda x: isinstance(x, eqx.nn.StateIndex),
     )
     return sum(x.size for x in jax.tree.leaves(params))
 
@@ -22,7 +30,9 @@ def _n_params(model):
 def test_resnet18_matches_torchvision_parameter_count():
     # torchvision.models.resnet18: 11,689,512 parameters, of which the final fc
     # (512 x 1000 + 1000) is 513,000: the backbone has 11,176,512. Same layers here.
-    model = ResNet(3, key=jax.random.key(0))
+    # Shapes only: the count does not depend on the values, and initialising 11 M
+    # parameters eagerly costs seconds.
+    model = eqx.filter_eval_shape(ResNet, 3, key=jax.random.key(0))
     assert _n_params(model) == 11_176_512
     assert model.out_dim == 512
 
@@ -47,8 +57,9 @@ def test_forward_shapes_and_batchnorm_state():
     assert any(not np.allclose(a, b) for a, b in zip(before, after, strict=True))
     # Inference mode: running statistics, so each sample's embedding does not depend
     # on the rest of the batch.
-    h_all, _ = _batched(model, new_state, x, inference=True)
-    h_one, _ = _batched(model, new_state, x[2:3], inference=True)
+    # Jitted: compiling the network is cheaper than dispatching it op by op.
+    h_all, _ = eqx.filter_jit(_batched)(model, new_state, x, inference=True)
+    h_one, _ = eqx.filter_jit(_batched)(model, new_state, x[2:3], inference=True)
     # float32 network: batch-of-one vs batch changes only the summation order.
     np.testing.assert_allclose(h_all[2], h_one[0], rtol=1e-5, atol=1e-6)
 
@@ -58,8 +69,9 @@ def test_group_norm_variant_has_no_batch_coupling():
         5, widths=(8, 16), depths=(1, 1), group_norm=True, key=jax.random.key(0)
     )
     x = jax.random.normal(jax.random.key(2), (4, 5, 32, 32), dtype=jnp.float32)
-    h_all, _ = _batched(model, state, x)
-    h_one, _ = _batched(model, state, x[1:2])
+    # Jitted: compiling the network is cheaper than dispatching it op by op.
+    h_all, _ = eqx.filter_jit(_batched)(model, state, x)
+    h_one, _ = eqx.filter_jit(_batched)(model, state, x[1:2])
     # float32 network: batch-of-one vs batch changes only the summation order.
     np.testing.assert_allclose(h_all[1], h_one[0], rtol=1e-5, atol=1e-6)
 

@@ -4,6 +4,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 
 import equinox as eqx
 import jax
@@ -36,11 +37,18 @@ def _losses(workdir):
 
 
 @pytest.fixture(scope="module")
-def reference_losses(tmp_path_factory, data):
-    """Losses of an uninterrupted 40-step tiny run (logged every 10 steps)."""
+def reference_run(tmp_path_factory, data):
+    """The work directory of an uninterrupted 40-step tiny run (logged every 10 steps,
+    probed every 20, encoder exported); read-only for the tests that share it."""
     ref = tmp_path_factory.mktemp("ref")
     pretrain(load_config("tiny", steps=40), ref, data=data, progress=lambda *_: None)
-    return _losses(ref)
+    return ref
+
+
+@pytest.fixture(scope="module")
+def reference_losses(reference_run):
+    """Losses of the uninterrupted 40-step tiny run."""
+    return _losses(reference_run)
 
 
 def _tiny_40_steps_cmd(run, data):
@@ -59,9 +67,9 @@ def _tiny_40_steps_cmd(run, data):
     ]
 
 
-def _signalled(cmd, sig, after):
-    """Run `cmd`, send `sig` once it prints a line starting with `after`; return its
-    exit code and output."""
+def _signalled(cmd, sig, after, ready=None):
+    """Run `cmd`, send `sig` once it prints a line starting with `after` (and `ready()`
+    holds, if given); return its exit code and output."""
     proc = subprocess.Popen(
         cmd,
         stdout=subprocess.PIPE,
@@ -72,7 +80,9 @@ def _signalled(cmd, sig, after):
     for line in proc.stdout:
         out.append(line)
         if line.startswith(after):
-            proc.send_signal(sig)
+            while ready is not None and not ready() and proc.poll() is None:
+                time.sleep(0.01)
+            proc.send_signal(sig)  # a run that ended first fails the exit-code check
             break
     out.append(proc.stdout.read())
     proc.wait()
@@ -94,8 +104,14 @@ def test_sigkilled_pretraining_resumes_to_the_same_losses(
     tmp_path, data, reference_losses
 ):
     cmd = _tiny_40_steps_cmd(tmp_path, data)
-    # By step 30 the checkpoint at 20 is saved.
-    code, _ = _signalled(cmd, signal.SIGKILL, after="step 30")
+    # Killed after step 30, once the (asynchronous) checkpoint at 20 is finalised:
+    # under load its writing can outlast ten steps.
+    code, _ = _signalled(
+        cmd,
+        signal.SIGKILL,
+        after="step 30",
+        ready=(tmp_path / "checkpoints" / "20").is_dir,
+    )
     assert code == -signal.SIGKILL
     res = subprocess.run(cmd, capture_output=True, text=True, check=True)
     assert "resumed from step 20" in res.stdout
@@ -222,7 +238,7 @@ def test_exported_encoder_reloads_with_identical_embeddings(
     initial = eqx.nn.inference_mode(build(config)[0].encoder)
     assert not np.array_equal(initial.stem.weight, encoder.stem.weight)
     bad = tmp_path / "bad.eqx"
-    bad.write_bytes((tmp_path / "encoder.eqx").read_bytes()[:200])
+    bad.write_bytes((reference_run / "encoder.eqx").read_bytes()[:200])
     with pytest.raises(ValueError, match=r"(truncated|bad header)"):
         read_encoder_file(bad)
 
@@ -274,12 +290,20 @@ def _one_process_losses(cfg, data, workdir):
     return _losses(workdir)
 
 
-def test_data_parallel_over_devices_matches_one_device(tmp_path, data):
+@pytest.fixture(scope="module")
+def five_steps(tmp_path_factory, data):
+    """The 5-step config file and its losses in a fresh one-device process: the
+    reference that the multi-device and multi-process tests compare against."""
+    folder = tmp_path_factory.mktemp("five")
+    cfg = _five_logged_steps(folder)
+    return cfg, _one_process_losses(cfg, data, folder / "one")
+
+
+def test_data_parallel_over_devices_matches_one_device(tmp_path, data, five_steps):
     # This process has 4 CPU devices (conftest): the batch of 16 is split 4 ways.
     assert len(jax.devices()) == 4
-    cfg = _five_logged_steps(tmp_path)
+    cfg, b = five_steps
     pretrain(load_config(cfg), tmp_path / "four", data=data, progress=lambda *_: None)
-    b = _one_process_losses(cfg, data, tmp_path / "one")
     a = _losses(tmp_path / "four")
     assert sorted(a) == sorted(b) == [1, 2, 3, 4, 5]
     # Same global batch; only the reduction order differs (float32 network), so the
@@ -343,16 +367,15 @@ def _finish(procs, timeout=300):
                 p.kill()
 
 
-def test_two_processes_match_one_process(tmp_path, data):
+def test_two_processes_match_one_process(tmp_path, data, five_steps):
     # jax.distributed on localhost: two processes with one CPU device each, each
     # loading its half of every global batch, against one process with the same
     # global batch of 16.
-    cfg = _five_logged_steps(tmp_path)
+    cfg, b = five_steps
     procs = _two_processes(cfg, data, tmp_path / "two")
     outs = _finish(procs)
     assert all(p.returncode == 0 for p in procs), outs
     a = _losses(tmp_path / "two")
-    b = _one_process_losses(cfg, data, tmp_path / "one")
     assert sorted(a) == sorted(b) == [1, 2, 3, 4, 5]
     for step in a:
         # Same global batch and arithmetic; the all-reduce changes the summation
@@ -401,17 +424,18 @@ def _batched_encoder(workdir):
     return (lambda views: net(views, state)[0]), header
 
 
-def test_pretraining_logs_the_online_probe(tmp_path, data):
-    config = load_config("tiny", steps=20)
-    pretrain(config, tmp_path, data=data, progress=lambda *_: None)
-    rows = [json.loads(line) for line in open(tmp_path / "metrics.jsonl")]
-    probe = [r["probe_nmse_nu"] for r in rows if "probe_nmse_nu" in r]
-    assert len(probe) == 1
-    # Recomputed from the exported encoder (the network at step 20, when the probe
-    # ran) on the unaugmented first crops of all 48 samples (probe_samples is 64).
+def test_pretraining_logs_the_online_probe(tmp_path, data, reference_run):
+    # The reference run: 40 steps of the tiny preset, probed every 20.
+    config = load_config("tiny", steps=40)
+    rows = [json.loads(line) for line in open(reference_run / "metrics.jsonl")]
+    probe = {r["step"]: r["probe_nmse_nu"] for r in rows if "probe_nmse_nu" in r}
+    assert sorted(probe) == [20, 40]
+    probe = [probe[40]]
+    # Recomputed from the exported encoder (the network at step 40, when the last
+    # probe ran) on the unaugmented first crops of all 48 samples (probe_samples 64).
     from pdessl import symmetries
 
-    encoder, header = _batched_encoder(tmp_path)
+    encoder, header = _batched_encoder(reference_run)
     ds = datasets.open_dataset(data)
     scales = ChannelScales(**header["scales"])
     views = jax.vmap(
