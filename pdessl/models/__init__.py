@@ -1,5 +1,7 @@
 """Encoders, projectors (and later heads and time-steppers). Know nothing of PDEs."""
 
+from ._batched import encode_batch as encode_batch
+from ._batched import project_batch as project_batch
 from ._resnet import BasicBlock as BasicBlock
 from ._resnet import Projector as Projector
 from ._resnet import ResNet as ResNet
