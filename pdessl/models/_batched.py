@@ -8,7 +8,9 @@ the same parameters and the same `eqx.nn.State`:
 - activations are kept channels-last (NHWC) between layers, with HWIO kernels, which
   is the layout XLA's CPU convolutions want: the per-sample NCHW path pays a pair of
   layout transposes around every convolution, forward and backward;
-- BatchNorm reduces over (batch, height, width) of the channels-last array directly;
+- BatchNorm reduces over (batch, height, width) of the channels-last array directly,
+  with the textbook gradient written out (`_normalise`): one reduction pass and one
+  elementwise pass per layer instead of autodiff's several;
 - the stem's 3x3/2 max-pool is a maximum over shifted strided slices. Its gradient is
   then a handful of selects, instead of XLA's `select-and-scatter`, which the CPU
   backend expands into index bookkeeping costing more than a convolution layer.
@@ -22,6 +24,8 @@ Only what `ResNet` and `Projector` are built from is supported: zero-padded
 `eqx.nn.Conv2d`, `eqx.nn.BatchNorm` in `mode="batch"`, `eqx.nn.GroupNorm`,
 `eqx.nn.Linear`.
 """
+
+import functools
 
 import equinox as eqx
 import jax
@@ -53,22 +57,69 @@ def _conv(
     return y
 
 
+@functools.partial(jax.custom_vjp, nondiff_argnums=(3,))
+def _normalise(x, weight, bias, eps):
+    """Training-mode BatchNorm of a channels-last `x` with batch statistics: returns
+    the output and the statistics `(y, mean, var)`."""
+    return _normalise_fwd(x, weight, bias, eps)[0]
+
+
+def _normalise_fwd(x, weight, bias, eps):
+    axes = tuple(range(x.ndim - 1))
+    shape = (1,) * (x.ndim - 1) + (-1,)  # per-channel values against channels-last
+    mean = jnp.mean(x, axis=axes)
+    centred = x - mean.reshape(shape)
+    var = jnp.maximum(0.0, jnp.mean(centred**2, axis=axes))
+    std = jnp.sqrt(var + eps)
+    x_hat = centred / std.reshape(shape)
+    y = x_hat * weight.reshape(shape) + bias.reshape(shape)
+    return (y, mean, var), (x_hat, std, weight)
+
+
+def _normalise_bwd(eps, residuals, cotangents):
+    # The textbook BatchNorm gradient in one reduction pass and one elementwise
+    # pass (autodiff of the forward takes several): with m values per channel,
+    # dx = w / std * (dy - mean(dy) - x_hat * mean(dy * x_hat)), plus the terms of
+    # the returned statistics (they feed the running averages, which are state and
+    # not differentiated in training: their cotangents are zeros then).
+    x_hat, std, weight = residuals
+    dy, d_mean, d_var = cotangents
+    axes = tuple(range(x_hat.ndim - 1))
+    shape = (1,) * (x_hat.ndim - 1) + (-1,)
+    m = x_hat.size // x_hat.shape[-1]
+    d_bias = jnp.sum(dy, axis=axes)
+    d_weight = jnp.sum(dy * x_hat, axis=axes)
+    dx = (weight / std).reshape(shape) * (
+        dy - (d_bias / m).reshape(shape) - x_hat * (d_weight / m).reshape(shape)
+    )
+    # d mean / dx = 1/m; d var / dx = 2 (x - mean) / m = 2 std x_hat / m.
+    dx = dx + (d_mean / m).reshape(shape) + x_hat * (2 * d_var * std / m).reshape(shape)
+    return dx, d_weight, d_bias
+
+
+_normalise.defvjp(_normalise_fwd, _normalise_bwd)
+
+
 def _batch_norm(norm: eqx.nn.BatchNorm, x, state):
     """`eqx.nn.BatchNorm` (mode "batch") over every axis but the last (channels):
     the same statistics, running-average update and zero-debiased inference."""
     if norm.mode != "batch":
         raise ValueError(f"batched BatchNorm needs mode='batch', got {norm.mode!r}.")
-    axes = tuple(range(x.ndim - 1))
     shape = (1,) * (x.ndim - 1) + (-1,)  # per-channel values against channels-last
     counter = state.get(norm.batch_counter)
     hidden_mean, hidden_var = state.get(norm.batch_state_index)
+    if norm.channelwise_affine:
+        weight, bias = norm.weight, norm.bias
+    else:
+        weight = jnp.ones(x.shape[-1], x.dtype)
+        bias = jnp.zeros(x.shape[-1], x.dtype)
     if norm.inference:
         scale = jnp.where(counter == 0, 1, 1 - norm.momentum**counter)
         mean, var = hidden_mean / scale, hidden_var / scale
+        y = (x - mean.reshape(shape)) / jnp.sqrt(var + norm.eps).reshape(shape)
+        y = y * weight.reshape(shape) + bias.reshape(shape)
     else:
-        mean = jnp.mean(x, axis=axes)
-        var = jnp.mean((x - mean.reshape(shape)) ** 2, axis=axes)
-        var = jnp.maximum(0.0, var)
+        y, mean, var = _normalise(x, weight, bias, norm.eps)
         state = state.set(norm.batch_counter, counter + 1)
         state = state.set(
             norm.batch_state_index,
@@ -77,9 +128,6 @@ def _batch_norm(norm: eqx.nn.BatchNorm, x, state):
                 hidden_var * norm.momentum + var * (1 - norm.momentum),
             ),
         )
-    y = (x - mean.reshape(shape)) / jnp.sqrt(var + norm.eps).reshape(shape)
-    if norm.channelwise_affine:
-        y = y * norm.weight.reshape(shape) + norm.bias.reshape(shape)
     # As `_resnet._apply_norm`: the float64 debias factor must not promote.
     return y.astype(x.dtype), state
 
