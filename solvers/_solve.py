@@ -16,6 +16,7 @@ import optimistix as optx
 from jaxtyping import Array, ArrayLike, Float, Int
 
 from ._diagonal_solve import SpectralDiagonal
+from ._error_control import ErrorView, _RMSOver, _ViewedErrorController
 from ._etdrk4 import ETDRK4
 from ._grid import Grid1d
 from ._pde_base import AbstractSemilinearPDE
@@ -156,72 +157,6 @@ def _fixed_step(terms, y0, num_saves, discard_first, stepping: FixedStepETDRK4):
         body, (y, result, num_steps), jnp.arange(discard_first, intervals)
     )
     return jnp.concatenate([y[None], ys]), result, num_steps
-
-
-class ErrorView(eqx.Module):
-    """How the step-size control sees the state: `__call__` maps a state (or an error
-    estimate) to the array whose entries are weighed, and the error norm is the root
-    mean square over `size` entries (entries the view leaves out count as zero)."""
-
-    size: int = eqx.field(static=True)
-
-    def __call__(self, y):
-        raise NotImplementedError
-
-
-class _ViewedErrorController(diffrax.AbstractAdaptiveStepSizeController):
-    """A PID controller that judges each step on `view` of the state. The first step
-    is chosen by the inner controller on the state itself; with a `MultiTerm` (all
-    our semilinear solves) Diffrax starts at 0.01 whatever the norm. An implicit
-    solver's root finder applies `norm` to the plain state, where it reads low by
-    about sqrt(state size / view size): a looser stop for Newton iterations that, on
-    our diagonal implicit parts, are exact after one step."""
-
-    controller: diffrax.PIDController
-    view: ErrorView
-
-    @property
-    def rtol(self):
-        return self.controller.rtol
-
-    @property
-    def atol(self):
-        return self.controller.atol
-
-    @property
-    def norm(self):
-        return self.controller.norm
-
-    def wrap(self, direction):
-        return _ViewedErrorController(self.controller.wrap(direction), self.view)
-
-    def init(self, terms, t0, t1, y0, dt0, args, func, error_order):
-        return self.controller.init(terms, t0, t1, y0, dt0, args, func, error_order)
-
-    def adapt_step_size(
-        self, t0, t1, y0, y1_candidate, args, y_error, error_order, controller_state
-    ):
-        v = self.view
-        return self.controller.adapt_step_size(
-            t0,
-            t1,
-            v(y0),
-            v(y1_candidate),
-            args,
-            v(y_error),
-            error_order,
-            controller_state,
-        )
-
-
-class _RMSOver(eqx.Module):
-    """Root mean square over `size` entries, of which `x` holds the nonzero ones."""
-
-    size: int = eqx.field(static=True)
-
-    def __call__(self, x):
-        squares = sum(jnp.sum(jnp.abs(leaf) ** 2) for leaf in jax.tree.leaves(x))
-        return jnp.sqrt(squares / self.size)
 
 
 def _adaptive(terms, y0, fractions, stepping: Adaptive, error_view=None):
