@@ -170,7 +170,8 @@ def import_lpsda(
     """
     if pde not in LPSDA_STORES_HEAT:
         raise ValueError(
-            f"pde must be one of {', '.join(LPSDA_STORES_HEAT)} for LPSDA, got {pde!r}."
+            f"pde must be {', '.join(list(LPSDA_STORES_HEAT)[:-1])} or "
+            f"{list(LPSDA_STORES_HEAT)[-1]} for LPSDA, got {pde!r}."
         )
     heat = LPSDA_STORES_HEAT[pde]
     if heat and not nu > 0:

@@ -4,7 +4,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from pdessl import symmetries
+from pdessl import pdes, symmetries
 from pdessl.training._jepa import (
     JEPAPredictor,
     context_target,
@@ -95,7 +95,7 @@ def _window_batch(rng, n=6, frames=12, nx=16):
 
 @pytest.mark.parametrize("equivariant", [False, True])
 def test_the_predictor_sees_only_the_context(rng, equivariant):
-    aug = symmetries.Augmentation(symmetries.default_generators("burgers"), 2, 1)
+    aug = symmetries.Augmentation(pdes.default_generators("burgers"), 2, 1)
     scales = ChannelScales(t=0.4, x=6.4, u=1.0)
     settings = JEPAStatic(
         crop_time=6, max_delta=6, equivariant=equivariant, group_scales=(1.0,) * 4

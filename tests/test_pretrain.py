@@ -238,7 +238,7 @@ def test_exported_encoder_reloads_with_identical_embeddings(
     initial = eqx.nn.inference_mode(build(config)[0].encoder)
     assert not np.array_equal(initial.stem.weight, encoder.stem.weight)
     bad = tmp_path / "bad.eqx"
-    bad.write_bytes((reference_run / "encoder.eqx").read_bytes()[:200])
+    bad.write_bytes((tmp_path / "encoder.eqx").read_bytes()[:200])
     with pytest.raises(ValueError, match=r"(truncated|bad header)"):
         read_encoder_file(bad)
 

@@ -1,6 +1,7 @@
 """The `pdessl` command. It parses arguments and calls library functions."""
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -93,10 +94,10 @@ def main(argv: list[str] | None = None) -> int:
         args.overrides = [*args.overrides, *extra]  # KEY=VALUE after an option
     elif extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    if args.quiet:
-        from pdessl.progress import set_quiet
+    from pdessl.progress import set_quiet
 
-        set_quiet(True)
+    # Per command: a quiet earlier call in the same process does not carry over.
+    set_quiet(bool(args.quiet) or os.environ.get("PDESSL_QUIET", "") == "1")
     try:
         return args.func(args)
     except KeyboardInterrupt:

@@ -8,14 +8,14 @@ from ._common import add_overwrite
 
 
 def run(args: argparse.Namespace) -> int:
-    from pdessl.datasets.run import describe
+    from pdessl.datasets._inspect import describe
 
     print(describe(args.file))
     return 0
 
 
 def run_plot(args: argparse.Namespace) -> int:
-    from pdessl.datasets.run import plot_samples
+    from pdessl.datasets._inspect import plot_samples
 
     out = check_output(
         args.out, inputs=(args.file, args.compare), overwrite=args.overwrite

@@ -70,7 +70,7 @@ def relative_residual_ns(
         return sum(jnp.linalg.norm(t) for t in terms)
 
     force = -buoyancy * mid["s"] if "s" in mid else jnp.zeros_like(vy)
-    from ._regrid2d import _gradient
+    from ._fields import pressure_gradient as _gradient
 
     g = _gradient(field)[2:-2, :, None, None]
     px = deriv(mid["p"], 1, 0) + g[:, 0]

@@ -14,7 +14,7 @@ def training_file(config, workdir: Path, data) -> Path:
     """`data`, or the `data_recipe` training split generated under `workdir/data`
     by process 0 (the others wait for it)."""
     if data is not None:
-        return data
+        return Path(data)
     # The recipe's stem only: a path in data_recipe never writes outside workdir.
     data = workdir / "data" / f"{Path(config.data_recipe).stem}-train.h5"
     if jax.process_index() == 0 and not data.exists():
