@@ -26,7 +26,8 @@ import numpy as np
 
 from pdessl import solvers
 from pdessl.datasets import load_recipe
-from pdessl.datasets._sampling import _solve_keys, _stepping, sample_keys
+from pdessl.datasets._sampling import _solve_keys, sample_keys
+from pdessl.pdes.ns import _stepping
 
 PAIRS = {"tiny": ("ns-tiny", "ns-box-tiny"), "full": ("ns", "ns-box")}
 
