@@ -39,6 +39,10 @@ def test_wheel_contains_only_the_pdessl_namespace(tmp_path):
     top = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
     assert top == {"pdessl"}, top
     assert "pdessl/solvers/_etdrk4.py" in names
+    # Every subpackage on disk is in the wheel (the package list is explicit).
+    for init in sorted((ROOT / "pdessl").rglob("__init__.py")):
+        rel = init.relative_to(ROOT).as_posix()
+        assert rel in names, f"{rel} is missing from the wheel: list it in pyproject"
     assert "pdessl/py.typed" in names
     # The shipped encoders (package data) travel with the wheel.
     from pdessl.shipped import shipped_encoders
