@@ -65,3 +65,21 @@ def pytest_runtest_call(item):
         with jax.numpy_dtype_promotion("strict"):
             return (yield)
     return (yield)
+
+
+@pytest.fixture(scope="session")
+def burgers_tiny_48(tmp_path_factory):
+    """48 burgers-tiny training trajectories, generated once per session for the
+    pretraining tests (read only: a test that writes copies it first)."""
+    from pdessl import datasets
+
+    path = tmp_path_factory.mktemp("burgers48") / "b.h5"
+    datasets.generate(
+        datasets.load_recipe("burgers-tiny"),
+        "train",
+        path,
+        num_samples=48,
+        batch_size=48,
+        progress=False,
+    )
+    return path

@@ -18,17 +18,8 @@ from pdessl.training._step import ChannelScales
 
 
 @pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    path = tmp_path_factory.mktemp("pre") / "b.h5"
-    datasets.generate(
-        datasets.load_recipe("burgers-tiny"),
-        "train",
-        path,
-        num_samples=48,
-        batch_size=48,
-        progress=False,
-    )
-    return path
+def data(burgers_tiny_48):
+    return burgers_tiny_48  # read only
 
 
 def _losses(workdir):
