@@ -68,6 +68,7 @@ def _record_figures(monkeypatch) -> dict:
     return drawn
 
 
+@pytest.mark.slow  # every stage of a tiny experiment, twice: ~35 s; `pdessl quickstart` runs the same path
 def test_experiment_runs_every_stage_and_resumes(tmp_path, monkeypatch):
     drawn = _record_figures(monkeypatch)
     cfg = tmp_path / "exp.toml"

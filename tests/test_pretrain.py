@@ -91,6 +91,7 @@ def _assert_same_losses(reference, resumed, steps):
         )
 
 
+@pytest.mark.slow  # three pretraining subprocesses: ~25 s; the in-process preemption test below covers resuming to the same losses
 def test_sigkilled_pretraining_resumes_to_the_same_losses(
     tmp_path, data, reference_losses
 ):
@@ -358,6 +359,7 @@ def _finish(procs, timeout=300):
                 p.kill()
 
 
+@pytest.mark.slow  # two jax.distributed subprocesses: ~15 s; test_data_parallel_over_devices_matches_one_device covers the sharded arithmetic in process
 def test_two_processes_match_one_process(tmp_path, data, five_steps):
     # jax.distributed on localhost: two processes with one CPU device each, each
     # loading its half of every global batch, against one process with the same

@@ -312,6 +312,7 @@ def test_2d_rollout_bookkeeping_with_a_copy_model(rng):
     assert scores["rollout"] != pytest.approx(scores["one_step"], rel=1e-3)
 
 
+@pytest.mark.slow  # NS generation and U-Net compilation: ~20 s; test_2d_unet_shapes_and_conditioning covers the U-Net
 def test_navier_stokes_timestep_experiment(tmp_path):
     """The U-Net path end to end on tiny smoke files: smoke and velocity per frame,
     conditioning on the buoyancy."""

@@ -2,6 +2,7 @@
 probe (ridge, cross-validated) and the paper's MLP head."""
 
 import dataclasses
+import functools
 
 import equinox as eqx
 import jax
@@ -146,8 +147,17 @@ class MLPHead(eqx.Module):
         return self.low + (self.high - self.low) * out, state
 
 
+# The optimizers are passed to jitted steps as static arguments, which are compared
+# by identity: one object per setting lets every seed and every head of a run reuse
+# one compilation instead of compiling the same step again.
+@functools.cache
 def _adam(lr: float, steps: int):
     return optax.adam(optax.cosine_decay_schedule(lr, max(steps, 1)))
+
+
+@functools.cache
+def _constant_adam(lr: float):
+    return optax.adam(lr)
 
 
 @eqx.filter_jit
@@ -170,7 +180,7 @@ def _train_head(x, y, hidden, low, high, steps, checkpoints, batch, lr, seed):
     head, state = eqx.nn.make_with_state(MLPHead)(
         x.shape[1], y.shape[1], hidden, low, high, key=jax.random.key(seed)
     )
-    optimizer = optax.adam(lr)
+    optimizer = _constant_adam(float(lr))
     opt_state = optimizer.init(eqx.filter(head, eqx.is_inexact_array))
     rng = np.random.default_rng(seed)
     batch = min(batch, len(x))

@@ -1,6 +1,8 @@
 """The supervised baseline: the same encoder architecture trained from scratch on
 the labelled crops, augmented by the symmetries that keep the target."""
 
+import functools
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -31,6 +33,7 @@ def supervised_generators(pde: str, target: str) -> tuple[str, ...]:
     return pdes.get(pde).generators_keeping(target)
 
 
+@functools.cache  # one object per setting: one compilation (_adam)
 def _augmentation(pde: str, names: tuple[str, ...]) -> symmetries.Augmentation:
     gens = pdes.default_generators(pde)
     known = {g.name for g in gens}
@@ -104,7 +107,7 @@ def train_supervised(
             ),
         )
     )()
-    optimizer = _adam(learning_rate, steps)
+    optimizer = _adam(float(learning_rate), int(steps))
     opt_state = optimizer.init(eqx.filter(model, eqx.is_inexact_array))
     batch_size = min(batch_size, labelled.sizes["sample"])
     labelled = labelled.assign(target=(("sample", "target_dim"), y))
@@ -125,7 +128,7 @@ def train_supervised(
             Ly=labelled.dy.values * labelled.sizes["y"],
         )
     static = (
-        _augmentation(header["pde"], generators),
+        _augmentation(header["pde"], tuple(generators)),
         optimizer,
         ChannelScales(**header["scales"]),
     )
