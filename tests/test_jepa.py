@@ -11,6 +11,7 @@ from pdessl.training._jepa import (
     jepa_loss,
     latent_rollout,
     sample_deltas,
+    shifted_context_target,
 )
 from pdessl.training._jepa_step import (
     JEPAStatic,
@@ -83,6 +84,45 @@ def test_context_and_target_crops_are_the_right_frames():
         sample_deltas(jax.random.key(0), 3, 0)
 
 
+def test_shifted_target_is_the_shifted_slice_of_the_window(rng):
+    # jepa_max_shift: the loader gives windows crop_space + max_shift wide; the
+    # context is the first crop_space points, the target starts `shift` points in.
+    field = jnp.asarray(rng.standard_normal((10, 20)), jnp.float32)
+    context, target = shifted_context_target(
+        field, jnp.asarray(3), jnp.asarray(4), 5, 12
+    )
+    np.testing.assert_array_equal(context, field[:5, :12])
+    np.testing.assert_array_equal(target, field[3:8, 4:16])
+    aug = symmetries.Augmentation(pdes.default_generators("burgers"), 2, 1)
+    settings = JEPAStatic(
+        crop_time=6,
+        max_delta=6,
+        equivariant=False,
+        group_scales=(1.0,) * 4,
+        crop_space=12,
+        max_shift=4,
+    )
+    batch = _window_batch(rng, nx=16)
+    xc, xt, deltas, eps, shifts = jepa_views(
+        aug, ChannelScales(t=0.4, x=6.4, u=1.0), settings, batch, jax.random.key(1)
+    )
+    assert xc.shape == xt.shape == (6, 3, 6, 12) and eps is None
+    assert shifts.shape == (6,) and 0 <= int(shifts.min()) <= int(shifts.max()) <= 4
+    for i in range(6):  # the field channel (2) is the slice the offsets name
+        d, s = int(deltas[i]), int(shifts[i])
+        np.testing.assert_allclose(xt[i, 2], batch["u"][i, d : d + 6, s : s + 12])
+        np.testing.assert_allclose(xc[i, 2], batch["u"][i, :6, :12])
+    # The predictor takes the shift as one more input; a plain one refuses it.
+    shifted = JEPAPredictor(4, (8,), max_delta=6, max_shift=4, key=jax.random.key(0))
+    h = jnp.ones(4, jnp.float32)
+    two, four, zero = (jnp.asarray(k) for k in (2, 4, 0))
+    assert not np.allclose(shifted(h, two, shift=four), shifted(h, two, shift=zero))
+    np.testing.assert_array_equal(shifted(h, two), shifted(h, two, shift=zero))
+    plain = JEPAPredictor(4, (8,), max_delta=6, key=jax.random.key(0))
+    with pytest.raises(ValueError, match="no spatial shift"):
+        plain(h, two, shift=four)
+
+
 def _window_batch(rng, n=6, frames=12, nx=16):
     return {
         "u": jnp.asarray(rng.standard_normal((n, frames, nx)), jnp.float32),
@@ -103,8 +143,9 @@ def test_the_predictor_sees_only_the_context(rng, equivariant):
     batch = _window_batch(rng)
     changed = dict(batch, u=batch["u"].at[:, 6:].add(5.0))  # only frames >= crop_time
     key = jax.random.key(1)
-    xc, xt, deltas, eps = jepa_views(aug, scales, settings, batch, key)
-    xc2, xt2, deltas2, eps2 = jepa_views(aug, scales, settings, changed, key)
+    xc, xt, deltas, eps, shifts = jepa_views(aug, scales, settings, batch, key)
+    xc2, xt2, deltas2, eps2, _ = jepa_views(aug, scales, settings, changed, key)
+    assert shifts is None  # max_shift 0: the same spatial window
     assert xc.shape == xt.shape == (6, 3, 6, 16)
     # The change reaches the targets (so the check below can fail) ...
     assert float(jnp.max(jnp.abs(xt2 - xt))) > 1.0

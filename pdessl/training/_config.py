@@ -73,6 +73,10 @@ class PretrainConfig:
     # Move the context crop by a random element of the symmetry group above and give
     # its parameters to the predictor (an equivariant predictor).
     jepa_equivariant: bool = False
+    # 1-D PDEs: the target crop's spatial window moved by a random 0..jepa_max_shift
+    # grid points from the context's (periodic), the shift given to the predictor;
+    # 0 keeps the same spatial window (measured in experiments/RESULTS.md).
+    jepa_max_shift: int = 0
 
     def __post_init__(self):
         for name in (
@@ -106,6 +110,8 @@ class PretrainConfig:
                     f"unknown {name} {getattr(self, name)!r}; choose one of "
                     f"{', '.join(choices)}."
                 )
+        if self.jepa_max_shift < 0:
+            raise ValueError(f"jepa_max_shift must be >= 0, got {self.jepa_max_shift}.")
         if not self.jepa_predictor or min(self.jepa_predictor) < 1:
             raise ValueError(
                 f"jepa_predictor must be positive widths, got {self.jepa_predictor}."

@@ -63,16 +63,42 @@ def context_target(
     return context, target
 
 
-def context_target_batches(batch: dict, deltas, crop_time: int) -> tuple[dict, dict]:
+def shifted_context_target(
+    field: Float[Array, "frames x"],
+    delta: Int[Array, ""],
+    shift: Int[Array, ""],
+    crop_time: int,
+    crop_space: int,
+) -> tuple[Float[Array, "crop cs"], Float[Array, "crop cs"]]:
+    """As `context_target` for a 1-D window wider than the crop: the context is the
+    first `crop_space` points, the target `crop_space` points from point `shift`
+    (the window must hold `crop_space + shift` points; `pretrain` crops windows of
+    `crop_space + jepa_max_shift`)."""
+    context = field[:crop_time, :crop_space]
+    target = jax.lax.dynamic_slice(field, (delta, shift), (crop_time, crop_space))
+    return context, target
+
+
+def context_target_batches(
+    batch: dict, deltas, crop_time: int, shifts=None, crop_space: int | None = None
+) -> tuple[dict, dict]:
     """A loader batch of `crop_time + max_delta`-frame windows split into a context
     batch and a target batch (fields cropped, `t0` moved by `delta * dt` for the
-    target), the other entries shared."""
+    target), the other entries shared. With `shifts` (1-D only) the windows are
+    also wider than `crop_space` and the target's spatial window starts `shift`
+    points in (the coordinate channels are relative to the crop: a periodic shift
+    changes no other entry)."""
     context, target = dict(batch), dict(batch)
     for name in _FIELDS:
         if name in batch:
-            c, t = jax.vmap(context_target, in_axes=(0, 0, None))(
-                batch[name], deltas, crop_time
-            )
+            if shifts is None:
+                c, t = jax.vmap(context_target, in_axes=(0, 0, None))(
+                    batch[name], deltas, crop_time
+                )
+            else:
+                c, t = jax.vmap(shifted_context_target, in_axes=(0, 0, 0, None, None))(
+                    batch[name], deltas, shifts, crop_time, crop_space
+                )
             context[name], target[name] = c, t
     target["t0"] = batch["t0"] + deltas * batch["dt"]
     return context, target
@@ -98,6 +124,8 @@ class JEPAPredictor(eqx.Module):
     - `max_delta`: the largest offset in frames (scales the embedding).
     - `group_dim`: number of group parameters $\\epsilon$; 0 for a plain predictor.
     - `frequencies`: sine/cosine pairs of the offset embedding.
+    - `max_shift`: the largest spatial shift of the target window (grid points;
+      `jepa_max_shift`); 0: the same window, no shift input.
     - `dtype`: parameter dtype (float32, as the encoders).
     """
 
@@ -105,6 +133,7 @@ class JEPAPredictor(eqx.Module):
     max_delta: int = eqx.field(static=True)
     group_dim: int = eqx.field(static=True)
     frequencies: int = eqx.field(static=True)
+    max_shift: int = eqx.field(static=True)
 
     def __init__(
         self,
@@ -114,15 +143,18 @@ class JEPAPredictor(eqx.Module):
         max_delta: int,
         group_dim: int = 0,
         frequencies: int = 4,
+        max_shift: int = 0,
         dtype=jnp.float32,
         key: PRNGKeyArray,
     ):
-        if dim < 1 or max_delta < 1 or group_dim < 0 or frequencies < 0:
+        if dim < 1 or max_delta < 1 or min(group_dim, frequencies, max_shift) < 0:
             raise ValueError(
-                f"need dim >= 1, max_delta >= 1, group_dim >= 0, frequencies >= 0; "
-                f"got {dim}, {max_delta}, {group_dim}, {frequencies}."
+                f"need dim >= 1, max_delta >= 1, group_dim, frequencies, max_shift "
+                f">= 0; got {dim}, {max_delta}, {group_dim}, {frequencies}, "
+                f"{max_shift}."
             )
-        sizes = (dim + 1 + 2 * frequencies + group_dim, *hidden, dim)
+        extra = 1 + 2 * frequencies + group_dim + (1 if max_shift else 0)
+        sizes = (dim + extra, *hidden, dim)
         keys = jax.random.split(key, len(sizes) - 1)
         self.layers = tuple(
             eqx.nn.Linear(a, b, dtype=dtype, key=k)
@@ -133,12 +165,14 @@ class JEPAPredictor(eqx.Module):
             group_dim,
             frequencies,
         )
+        self.max_shift = max_shift
 
     def __call__(
         self,
         h: Float[Array, " dim"],
         delta: Int[Array, ""],
         eps: Float[Array, " group"] | None = None,
+        shift: Int[Array, ""] | None = None,
     ) -> Float[Array, " dim"]:
         parts = [h, delta_features(delta, self.max_delta, self.frequencies)]
         if self.group_dim:
@@ -150,6 +184,11 @@ class JEPAPredictor(eqx.Module):
             parts.append(jnp.asarray(eps, h.dtype))
         elif eps is not None:
             raise ValueError("this predictor takes no group element (group_dim 0).")
+        if self.max_shift:  # no shift given: the same spatial window
+            s = jnp.asarray(0 if shift is None else shift, h.dtype) / self.max_shift
+            parts.append(s[None])
+        elif shift is not None:
+            raise ValueError("this predictor takes no spatial shift (max_shift 0).")
         y = jnp.concatenate(parts).astype(h.dtype)
         for layer in self.layers[:-1]:
             y = jax.nn.gelu(layer(y))

@@ -18,6 +18,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from pdessl import pdes
 from pdessl.models import ResNet
 from pdessl.symmetries import identity_augmentation
 
@@ -40,6 +41,8 @@ class JEPAStatic(eqx.Module):
     max_delta: int = eqx.field(static=True)
     equivariant: bool = eqx.field(static=True)
     group_scales: tuple[float, ...] = eqx.field(static=True)
+    crop_space: int = eqx.field(static=True, default=0)
+    max_shift: int = eqx.field(static=True, default=0)
 
 
 def _batched(module, state, x):
@@ -49,13 +52,20 @@ def _batched(module, state, x):
 
 
 def jepa_views(aug, scales, settings: JEPAStatic, batch: dict, key):
-    """The context views, target views, offsets and (normalised) group elements of
-    a batch of windows. Without `equivariant` the group elements are `None` and
-    both views are unaugmented crops."""
+    """The context views, target views, offsets, (normalised) group elements and
+    spatial shifts of a batch of windows. Without `equivariant` the group elements
+    are `None` and both views are unaugmented crops; without `max_shift` the shifts
+    are `None` (the same spatial window)."""
     n = batch["t0"].shape[0]
     k_delta, k_aug = jax.random.split(key)
     deltas = sample_deltas(k_delta, n, settings.max_delta)
-    context, target = context_target_batches(batch, deltas, settings.crop_time)
+    shifts = None
+    if settings.max_shift:  # a key of its own: the other draws stay as they were
+        k_shift = jax.random.fold_in(key, 1)
+        shifts = jax.random.randint(k_shift, (n,), 0, settings.max_shift + 1)
+    context, target = context_target_batches(
+        batch, deltas, settings.crop_time, shifts, settings.crop_space
+    )
     keys = jax.random.split(k_aug, n)
     identity = identity_augmentation()
     x_target = batch_views(identity, keys, target, scales)
@@ -65,14 +75,16 @@ def jepa_views(aug, scales, settings: JEPAStatic, batch: dict, key):
         eps = jax.vmap(aug.sample)(keys) / jnp.asarray(settings.group_scales)[None, :]
     else:
         x_context, eps = batch_views(identity, keys, context, scales), None
-    return x_context, x_target, deltas, eps
+    return x_context, x_target, deltas, eps, shifts
 
 
-def jepa_step_loss(model: JEPAModel, state, x_context, x_target, deltas, eps, coeffs):
+def jepa_step_loss(
+    model: JEPAModel, state, x_context, x_target, deltas, eps, shifts, coeffs
+):
     h_c, state = _batched(model.encoder, state, x_context)
     h_t, state = _batched(model.encoder, state, x_target)
-    in_axes = (0, 0, None if eps is None else 0)
-    prediction = jax.vmap(model.predictor, in_axes=in_axes)(h_c, deltas, eps)
+    in_axes = (0, 0, None if eps is None else 0, None if shifts is None else 0)
+    prediction = jax.vmap(model.predictor, in_axes=in_axes)(h_c, deltas, eps, shifts)
     pred, std, cov = coeffs
     loss, terms = jepa_loss(
         h_c.astype(jnp.float32),
@@ -123,6 +135,7 @@ def export_predictor(path, predictor: JEPAPredictor, config) -> Path:
         max_delta=predictor.max_delta,
         group_dim=predictor.group_dim,
         frequencies=predictor.frequencies,
+        max_shift=predictor.max_shift,
         crop_time=config.crop_time,
     )
     tmp = path.with_name(path.name + ".tmp")
@@ -157,6 +170,7 @@ def load_predictor(path) -> tuple[JEPAPredictor, dict]:
                 max_delta=header["max_delta"],
                 group_dim=header["group_dim"],
                 frequencies=header["frequencies"],
+                max_shift=header.get("max_shift", 0),
                 key=jax.random.key(0),
             )
         )
@@ -176,12 +190,19 @@ def jepa_settings(config, aug) -> JEPAStatic:
         max_delta=config.jepa_max_delta,
         equivariant=config.jepa_equivariant,
         group_scales=tuple(float(s) for s in group_scales(aug)),
+        crop_space=config.crop_space,
+        max_shift=config.jepa_max_shift,
     )
 
 
 def jepa_window(config, frames: int) -> int:
     """Frames the loader crops for JEPA (context plus the largest offset), checked
     against the `frames` the data hold."""
+    if config.jepa_max_shift and pdes.get(config.pde).ndim == 2:
+        raise ValueError(
+            "jepa_max_shift is implemented for 1-D PDEs; set it to 0 for "
+            f"{config.pde!r} (the target then shares the context's spatial window)."
+        )
     window = config.crop_time + config.jepa_max_delta
     if window > frames:
         raise ValueError(
@@ -197,5 +218,6 @@ def make_predictor(config, dim: int, group_dim: int, key) -> JEPAPredictor:
         tuple(config.jepa_predictor),
         max_delta=config.jepa_max_delta,
         group_dim=group_dim if config.jepa_equivariant else 0,
+        max_shift=config.jepa_max_shift,
         key=key,
     )

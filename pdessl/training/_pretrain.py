@@ -209,7 +209,7 @@ def pretrain(
         crop_time=config.crop_time
         if not jepa
         else jepa_window(config, ds.sizes["time"]),
-        crop_space=config.crop_space,
+        crop_space=config.crop_space + (config.jepa_max_shift if jepa else 0),
         seed=config.seed,
         variables=pdes.get(config.pde).loader_variables(),
         fields=view_fields(ds, config),
