@@ -2,6 +2,7 @@
 keeps what VICReg pretraining has (data parallelism over this process's 4 CPU
 devices, preemption and resume, encoder export, `embed`)."""
 
+import dataclasses
 import json
 import os
 import signal
@@ -12,7 +13,7 @@ import pytest
 
 import pdessl
 from pdessl import datasets
-from pdessl.training import load_config, pretrain
+from pdessl.training import load_config, pretrain, pretrain_augmentation
 from pdessl.training._jepa import latent_rollout
 from pdessl.training._jepa_step import load_predictor
 
@@ -103,3 +104,50 @@ def test_equivariant_jepa_and_config_errors(tmp_path, data):
     # burgers-tiny keeps 32 frames: 16 + 20 do not fit.
     with pytest.raises(ValueError, match="lower jepa_max_delta"):
         pretrain(_config(2, jepa_max_delta=20), tmp_path / "x", data=data)
+
+
+def test_navier_stokes_jepa_pretrains_exports_and_embeds(tmp_path):
+    # The 2-D path: crops of (x, y, t, vx, vy) per frame stacked as channels, the
+    # target crop later frames of the same window, the NS symmetries moving the
+    # context for the equivariant predictor; the exported encoder embeds NS files.
+    data = tmp_path / "ns.h5"
+    datasets.generate(
+        datasets.load_recipe("ns-tiny"), "train", data, num_samples=8, progress=False
+    )
+    config = load_config(  # the preset made smaller: compilation dominates
+        "ns-tiny",
+        objective="jepa",
+        jepa_equivariant=True,
+        jepa_max_delta=4,  # ns-tiny keeps 8 frames: 2-frame crops, offsets 1..4
+        jepa_predictor=[16],
+        steps=3,
+        batch_size=4,
+        crop_time=2,
+        crop_space=8,
+        widths=[8],
+        depths=[1],
+        log_every=1,
+        probe_every=3,
+        probe_samples=8,
+    )
+    work = tmp_path / "work"
+    pretrain(config, work, data=data, progress=lambda *_: None)
+    rows = _rows(work)
+    assert [r["step"] for r in rows] == [1, 2, 3]
+    assert all(np.isfinite(r["loss"]) for r in rows), rows
+    encoder = pdessl.load_encoder(work / "encoder.eqx")
+    assert encoder.header["config"]["objective"] == "jepa"
+    assert encoder.header["in_channels"] == 5 * config.crop_time
+    emb = pdessl.embed_dataset(encoder, datasets.open_dataset(data))
+    assert emb.representation.shape == (8, encoder.dim)
+    assert np.all(np.isfinite(emb.representation.values))
+    predictor, header = load_predictor(work / "predictor.eqx")
+    # One group coordinate per generator of the NS pretraining group.
+    generators = pretrain_augmentation(config).generators
+    assert header["group_dim"] == len(generators) > 0
+    h = jax.numpy.asarray(emb.representation.values[0], jax.numpy.float32)
+    assert np.all(np.isfinite(latent_rollout(predictor, h, 2, 3)))
+    with pytest.raises(ValueError, match="implemented for 1-D PDEs"):
+        pretrain(
+            dataclasses.replace(config, jepa_max_shift=2), tmp_path / "x", data=data
+        )
