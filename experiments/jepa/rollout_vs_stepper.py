@@ -44,6 +44,23 @@ from pdessl.downstream._decoder import fit_decoder, rollout_errors, stepper_traj
 from pdessl.training._jepa_step import load_predictor
 
 MODES = ("ssl", "none")
+NOTES = """\
+What each forecast may use. The JEPA context is one crop: frames 0..{last} of the
+first {cs} grid points, standardised by its own mean and std. The time-stepper
+starts from the last {tw} frames of the same frames ({first}..{last}), so neither
+sees a frame after the context; but it sees the whole periodic domain (a stepper
+cannot step half a domain), i.e. more space than the JEPA crop, and the raw
+amplitude; "ssl" adds the encoder's representation of frames 0..{last} averaged
+over the domain's spatial crops (standardised with training statistics). So the
+stepper holds at least the JEPA context's information, plus the rest of the domain.
+A crop k frames ahead overlaps the context when k < {ct}: its first {ct} - k frames
+are then given to the stepper (they are its input) while the decoded rollout must
+reproduce them; only the crop {ct} frames ahead is predicted entirely by both. The
+decoder floor (the decoded representation of the true crop) bounds what a decoded
+rollout can reach; persistence repeats the context crop. The raw-crop columns are
+the stepper's NMSE on the same windows before standardisation. (The Table 1
+time-stepping cell instead rolls out from frames 0..{tw_last} and conditions on
+them; here both are moved to the JEPA context.)"""
 
 
 def _figure(path, arrays, frames_ahead, samples, title):
@@ -113,7 +130,7 @@ def _table(r: dict, crop_time: int, context: int) -> list[str]:
         after = min(crop_time, ahead + crop_time - context)
         frames = f"{ahead}-{ahead + crop_time - 1} ({after} after the context)"
         lines.append(
-            f"| {ahead} | {frames} | " + " | ".join(f"{c:.3f}" for c in cells) + " |"
+            f"| {ahead} | {frames} | " + " | ".join(f"{c:.2e}" for c in cells) + " |"
         )
     return lines
 
@@ -199,6 +216,7 @@ def main():
         stepper_raw_nmse_frames_after_context={
             m: float(np.mean(v)) for m, v in full_raw.items()
         },
+        stepper_raw_nmse_frames_after_context_per_seed=full_raw,
         horizons={},
     )
     figure_arrays = None
@@ -215,8 +233,10 @@ def main():
         arrays = r.pop("arrays")
         for mode in MODES:
             for suffix in ("", "_raw"):
+                name = f"stepper_{mode}{suffix}"
                 per_seed = [r.pop(f"stepper_{mode}_s{s}{suffix}") for s in args.seeds]
-                r[f"stepper_{mode}{suffix}"] = np.mean(per_seed, axis=0).tolist()
+                r[name] = np.mean(per_seed, axis=0).tolist()
+                r.setdefault("per_seed", {})[name] = per_seed
             arrays[f"stepper_{mode}"] = arrays[f"stepper_{mode}_s{args.seeds[0]}"]
         results["horizons"][f"delta{delta}"] = r
         log(f"delta {delta}: {json.dumps(r)}")
@@ -253,7 +273,7 @@ def main():
         "crops. Raw NMSE of the time-stepper over all frames after the context "
         "(the whole domain): "
         + ", ".join(
-            f"{m} {v:.4f}"
+            f"{m} {v:.2e}"
             for m, v in results["stepper_raw_nmse_frames_after_context"].items()
         )
         + ".",
@@ -265,6 +285,17 @@ def main():
             "",
             *_table(r, encoder.crop_time, context),
         ]
+    lines += [
+        "",
+        NOTES.format(
+            ct=context,
+            cs=encoder.crop_space,
+            tw=config.time_window,
+            first=context - config.time_window,
+            last=context - 1,
+            tw_last=config.time_window - 1,
+        ),
+    ]
     out.with_suffix(".md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     log(f"wrote {out}.json/.md and {args.figure}")
