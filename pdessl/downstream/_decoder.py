@@ -10,7 +10,21 @@ applied repeatedly), never to train the encoder.
 `rollout_errors` compares, at each rollout step $k$ (offset $k\Delta$ frames from a
 context crop at the start of a trajectory), the NMSE against the true crop of:
 the decoded latent rollout; the decoded representation of the true crop (the
-decoder's own floor); and persistence (the context crop itself).
+decoder's own floor); and persistence (the context crop itself). Given other
+forecasts of the whole field (`trajectories`, e.g. a conditioned time-stepper's
+rollout filled in by `stepper_trajectories`), it scores them on the same crops.
+
+Why the comparison is made on per-crop standardised crops: with
+`field_scaling = "view"` the encoder sees each crop divided by its own mean and
+standard deviation, so neither the representation nor the latent rollout can know
+where a crop's level and amplitude lie; the decoder is trained on, and can only
+produce, the standardised crop. A time-stepper does predict the raw field; to ask
+both the same question, its forecast is cut at the same crop windows and put
+through the very same view construction (`rollout_crops` on the forecast field)
+before comparing with the true standardised crop. Its NMSE on the raw crop windows
+is reported beside, for reference. The metric is, per crop, $\|p - t\|^2/\|t\|^2$
+(after standardisation $\|t\|^2$ is the crop's size, so predicting zeros scores
+1), averaged over trajectories.
 """
 
 import equinox as eqx
@@ -19,11 +33,13 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import xarray as xr
-from jaxtyping import Array, Float, PRNGKeyArray
+from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
 from pdessl import datasets, symmetries
 from pdessl.embedding import Encoder
 from pdessl.training import batch_views, latent_rollout
+
+from ._stepper import rollout as stepper_rollout
 
 
 class CropDecoder(eqx.Module):
@@ -124,10 +140,12 @@ def _nmse(pred, true) -> np.ndarray:
 
 
 def rollout_crops(
-    encoder: Encoder, ds: xr.Dataset, delta: int, steps: int
+    encoder: Encoder, ds: xr.Dataset, delta: int, steps: int, u=None
 ) -> Float[Array, "k n 3 time x"]:
     """The unaugmented views of each trajectory's crops at frames $k\\Delta$,
-    $k = 0..$`steps` (first `crop_space` points), `(steps + 1, n, 3, time, x)`."""
+    $k = 0..$`steps` (first `crop_space` points), `(steps + 1, n, 3, time, x)`.
+    With `u` (the shape of `ds.u`) the crops are cut from that field instead, with
+    `ds`'s coordinates: a forecast goes through exactly the true crops' scaling."""
     _check_1d(encoder)
     frames = encoder.crop_time + steps * delta
     if frames > ds.sizes["time"]:
@@ -135,7 +153,11 @@ def rollout_crops(
             f"{steps} steps of {delta} frames after a {encoder.crop_time}-frame "
             f"context need {frames} frames; the data hold {ds.sizes['time']}."
         )
-    u = np.asarray(ds.u.values, np.float32)
+    if u is None:
+        u = ds.u.values
+    elif np.shape(u) != ds.u.shape:
+        raise ValueError(f"u has shape {np.shape(u)}, the data {ds.u.shape}.")
+    u = np.asarray(u, np.float32)
     out = []
     for k in range(steps + 1):
         s = k * delta
@@ -150,13 +172,68 @@ def rollout_crops(
     return jnp.stack(out)
 
 
+def stepper_trajectories(
+    model,
+    u: Float[ArrayLike, "sample time x"],
+    cond: Float[ArrayLike, "sample cond"] | None,
+    *,
+    context: int,
+    time_window: int,
+    scale: float = 1.0,
+    batch_size: int = 64,
+) -> np.ndarray:
+    """`u` with every frame from `context` on replaced by the time-stepper's
+    autoregressive rollout (`pdessl.downstream.rollout`) from the `time_window`
+    frames just before `context`; the first `context` frames stay true. With
+    `context` the encoder's `crop_time`, the stepper starts from the last frames of
+    the JEPA context crop, so neither forecast sees a frame after the context. The
+    model works on `u / scale` (its training normalisation); the result is in the
+    units of `u`. `model` is any `(window[, cond]) -> next window` callable."""
+    u = np.asarray(u, np.float32)
+    if not time_window <= context < u.shape[1]:
+        raise ValueError(
+            f"the context ({context} frames) must hold a time window ({time_window}) "
+            f"and leave frames to predict (the data have {u.shape[1]})."
+        )
+    future = u.shape[1] - context
+    windows = jnp.asarray(u[:, context - time_window : context] / scale)
+
+    @eqx.filter_jit
+    def roll(w, c):
+        if c is None:
+            return jax.vmap(lambda wi: stepper_rollout(model, wi, None, future))(w)
+        return jax.vmap(lambda wi, ci: stepper_rollout(model, wi, ci, future))(w, c)
+
+    parts = []
+    for i in range(0, len(u), batch_size):
+        c = None if cond is None else jnp.asarray(cond[i : i + batch_size], jnp.float32)
+        parts.append(np.asarray(roll(windows[i : i + batch_size], c)))
+    out = u.copy()
+    out[:, context:] = np.concatenate(parts) * scale
+    return out
+
+
 def rollout_errors(
-    encoder: Encoder, predictor, decoder: CropDecoder, data, *, delta: int, steps: int
+    encoder: Encoder,
+    predictor,
+    decoder: CropDecoder,
+    data,
+    *,
+    delta: int,
+    steps: int,
+    trajectories: dict | None = None,
 ) -> dict:
     """Mean NMSE per rollout step (module docstring) over the trajectories of
     `data`: `rollout`, `decoder_floor`, `persistence`, each a list over steps, and
-    the decoded rollouts for figures."""
+    the decoded rollouts for figures. `trajectories` maps names to forecasts of the
+    whole field `u` (the shape of `data`'s): each is cut into the same crops and
+    standardised like them, and adds `name` (NMSE of the standardised crops) and
+    `name_raw` (NMSE of the unscaled crop windows against the true ones)."""
     ds = data if isinstance(data, xr.Dataset) else datasets.open_dataset(data)
+    trajectories = trajectories or {}
+    clash = {"rollout", "decoder_floor", "persistence"} & set(trajectories)
+    if clash:
+        raise ValueError(f"trajectory names {sorted(clash)} are taken.")
     views = rollout_crops(encoder, ds, delta, steps)
     h0 = _encode(encoder, views[0])
     h_roll = jax.vmap(lambda h: latent_rollout(predictor, h, delta, steps))(h0)
@@ -164,14 +241,27 @@ def rollout_errors(
     true = views[1:, :, 2]  # (steps, n, time, x)
     floor = jnp.stack([jax.vmap(decoder)(_encode(encoder, v)) for v in views[1:]])
     result = dict(rollout=[], decoder_floor=[], persistence=[])
+    ct, cs = encoder.crop_time, encoder.crop_space
+    u_true = np.asarray(ds.u.values, np.float32)
+    other = {}
+    for name, u in trajectories.items():
+        other[name] = rollout_crops(encoder, ds, delta, steps, u=u)[1:, :, 2]
+        result[name], result[f"{name}_raw"] = [], []
     for k in range(steps):
         result["rollout"].append(float(np.mean(_nmse(decoded[:, k], true[k]))))
         result["decoder_floor"].append(float(np.mean(_nmse(floor[k], true[k]))))
         result["persistence"].append(float(np.mean(_nmse(views[0][:, 2], true[k]))))
+        window = (slice(None), slice((k + 1) * delta, (k + 1) * delta + ct))
+        window += (slice(0, cs),)
+        for name, u in trajectories.items():
+            result[name].append(float(np.mean(_nmse(other[name][k], true[k]))))
+            raw = _nmse(np.asarray(u)[window], u_true[window])
+            result[f"{name}_raw"].append(float(np.mean(raw)))
     result["frames_ahead"] = [delta * (k + 1) for k in range(steps)]
     result["arrays"] = dict(
         context=np.asarray(views[0][:, 2]),
         true=np.asarray(jnp.moveaxis(true, 0, 1)),
         decoded=np.asarray(decoded),
+        **{name: np.asarray(jnp.moveaxis(c, 0, 1)) for name, c in other.items()},
     )
     return result
