@@ -76,7 +76,7 @@ class PretrainConfig:
     # 1-D PDEs: the target crop's spatial window moved by a random 0..jepa_max_shift
     # grid points from the context's (periodic), the shift given to the predictor;
     # 0 keeps the same spatial window. Recommended: crop_space (measured on Burgers
-    # in experiments/RESULTS.md: 3-5x lower probe NMSE than the same window, which
+    # in experiments/RESULTS.md: 2.5-5x lower probe NMSE than the same window, which
     # lets the predictor carry the crop's pattern forward instead of the dynamics).
     # The default 0 keeps earlier configs and encoders reproducible.
     jepa_max_shift: int = 0
