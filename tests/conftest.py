@@ -5,6 +5,17 @@ import tempfile
 
 # Several CPU devices for sharding tests; must be set before JAX initialises.
 os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=4")
+# Under pytest-xdist each worker is its own JAX process: one intra-op thread each, so
+# that two workers on two cores do not oversubscribe them (measured in RESULTS.md;
+# PDESSL_TEST_ONE_THREAD=0 keeps XLA's default threads).
+if (
+    os.environ.get("PYTEST_XDIST_WORKER")
+    and os.environ.get("PDESSL_TEST_ONE_THREAD", "1") != "0"
+    and "intra_op" not in os.environ["XLA_FLAGS"]
+):
+    os.environ["XLA_FLAGS"] += (
+        " --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+    )
 
 # One persistent compilation cache for the session, in a fresh folder: a computation
 # compiled once (a train step, a batched solve) is loaded from disk by every later test

@@ -166,6 +166,7 @@ def test_metrics_follow_the_paper_definitions():
     assert downstream.relative_l1(pred, true) == pytest.approx(2 / 3)
 
 
+@pytest.mark.slow  # the CLI over the in-process probe and supervised tests: ~13 s
 def test_probe_command_reports_ssl_and_supervised(files, tmp_path, capsys):
     out = tmp_path / "r.json"
     args = ["probe", "--encoder", str(files / "encoder.eqx")]
@@ -276,6 +277,8 @@ def test_ic_spectrum_matches_the_fft_of_the_initial_condition(files):
         np.testing.assert_allclose(c[i], np.abs(np.fft.rfft(u0))[1:3] / 32, rtol=1e-12)
 
 
+@pytest.mark.slow  # NS generation and 2-D compilation: ~15 s; test_embed_2d and the
+# shipped NS encoders cover 2-D embedding, the 1-D tests the probes
 def test_navier_stokes_embeddings_and_buoyancy_probe(tmp_path):
     """2-D: frames of (x, y, t, vx, vy) stacked as channels, tiles over t, x, y."""
     recipe = datasets.load_recipe("ns-tiny")

@@ -65,6 +65,8 @@ def test_jepa_exports_an_encoder_that_embeds_and_a_predictor(tiny_run, data):
     assert latent_rollout(predictor, h, 4, 3).shape == (3, encoder.dim)
 
 
+@pytest.mark.slow  # two JEPA runs: ~16 s; the VICReg preemption test covers the
+# shared checkpoint and signal machinery
 def test_jepa_preemption_resumes_to_the_same_losses(tmp_path, data, tiny_run):
     config = _config(100)
 

@@ -39,7 +39,15 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("case", sorted(CASES))
+# ResNet-18 forward: slow (CI); the small encoders take the same code path, and the
+# gradient test below runs ResNet-18 with its stem max-pool.
+@pytest.mark.parametrize(
+    "case",
+    [
+        pytest.param(c, marks=pytest.mark.slow) if c == "resnet18" else c
+        for c in sorted(CASES)
+    ],
+)
 def test_encoder_matches_vmapped_reference(case, rng):
     kwargs, shape = CASES[case]
     encoder, state = eqx.nn.make_with_state(ResNet)(
@@ -68,6 +76,7 @@ def test_encoder_matches_vmapped_reference(case, rng):
         assert np.max(np.abs(out_inf - out)) > 100 * ATOL
 
 
+@pytest.mark.slow  # ResNet-18 gradients twice: ~10-15 s; the batched passes are opt-in
 def test_encoder_gradients_match_vmapped_reference(rng):
     # ResNet-18 with its stem max-pool, whose gradient the two paths compute
     # differently (select-and-scatter vs maximum of slices); random inputs have no

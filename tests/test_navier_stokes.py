@@ -130,6 +130,8 @@ def test_throw_raises_on_a_failed_solve():
         S.solve_navier_stokes(*args, **kw, throw=True)
 
 
+@pytest.mark.slow  # two adaptive NS solves at rtol 1e-11: ~10 s; the Taylor-Green
+# tests (test_symmetries_analytic, test_symmetries_ns_grid) check every NS generator
 def test_symmetries_keep_solver_output_a_solution():
     # Issue 5 on our own NS output: regridded boosts / shifts / scaling, residual
     # either preserved or converging at 4th order when the save step halves.

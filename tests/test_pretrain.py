@@ -291,6 +291,8 @@ def five_steps(tmp_path_factory, data):
     return cfg, _one_process_losses(cfg, data, folder / "one")
 
 
+@pytest.mark.slow  # two pretraining runs: ~20 s; test_vicreg's sharded-batch test
+# covers the loss over sharded devices in process
 def test_data_parallel_over_devices_matches_one_device(tmp_path, data, five_steps):
     # This process has 4 CPU devices (conftest): the batch of 16 is split 4 ways.
     assert len(jax.devices()) == 4
@@ -503,6 +505,8 @@ def ns_data(tmp_path_factory):
     return path
 
 
+@pytest.mark.slow  # ~12 s; the NS JEPA test covers NS pretraining, export and embed,
+# test_training_step the single compilation
 def test_navier_stokes_pretraining_compiles_once_and_exports(
     tmp_path, ns_data, monkeypatch
 ):

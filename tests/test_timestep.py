@@ -246,6 +246,7 @@ def test_ssl_condition_sees_only_the_context_window(files, encoder):
     assert not np.allclose(ssl_condition(earlier, enc, state, header, tw), reps)
 
 
+@pytest.mark.slow  # the CLI over the in-process time-stepping tests: ~10 s
 def test_cli_timestep_prints_a_table_per_conditioning(tmp_path, files, encoder, capsys):
     from pdessl.cli import main
 
