@@ -74,9 +74,9 @@ def shifted_context_target(
     first `crop_space` points, the target `crop_space` points from point `shift`
     (the window must hold `crop_space + shift` points; `pretrain` crops windows of
     `crop_space + jepa_max_shift`)."""
-    context = field[:crop_time, :crop_space]
-    target = jax.lax.dynamic_slice(field, (delta, shift), (crop_time, crop_space))
-    return context, target
+    context, target = context_target(field, delta, crop_time)
+    target = jax.lax.dynamic_slice_in_dim(target, shift, crop_space, axis=1)
+    return context[:, :crop_space], target
 
 
 def context_target_batches(
